@@ -219,6 +219,10 @@ static void check_section_line(struct defparse_lint_report *r, const struct line
 		*tab = '\t';
 	}
 	const char *sug = nearest(low, lists);
+	if (w[0] == '\0') {
+		add(r, DEFPARSE_ERROR, lineno, "a lone '%%' starts a section with an empty name");
+		return;
+	}
 	add(r, DEFPARSE_ERROR, lineno, "unknown section %%%s%s%s%s", w, sug ? " (did you mean %" : "",
 	    sug ? sug : "", sug ? "?)" : "");
 }
@@ -257,6 +261,31 @@ static void check_header_line(struct defparse_lint_report *r, const struct line 
 		    (size_t)(h - ln->s) + 1);
 }
 
+/* A value continued with '\' and then a blank or comment line (or the end of
+ * the header): Apptainer panics or drops the value; we keep it. Returns the new
+ * pending line. ln NULL: the header ended. */
+static int header_continuation(struct defparse_lint_report *r, const struct line *ln, int lineno,
+			       int pending)
+{
+	size_t tl = 0;
+	const char *t = ln ? dp_trim(ln->s, ln->n, &tl) : NULL;
+	bool blank = ln == NULL || tl == 0 || t[0] == '#';
+	if (pending && blank) {
+		add(r, DEFPARSE_WARNING, pending,
+		    "header value continued with '\\' is followed by %s: Apptainer %s; "
+		    "sifbuild keeps the value",
+		    ln ? "a blank or comment line" : "the end of the header",
+		    ln ? "crashes (or drops the value)" : "drops the value");
+		return 0;
+	}
+	if (blank)
+		return pending;
+	const char *hash = memchr(t, '#', tl);
+	size_t vl = hash ? (size_t)(hash - t) : tl;
+	const char *v = dp_trim(t, vl, &vl);
+	return (vl > 0 && v[vl - 1] == '\\') ? lineno : 0;
+}
+
 static void split_lines(const char *buf, size_t len, struct line **out, size_t *n)
 {
 	*out = NULL;
@@ -291,6 +320,7 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 	int first_crlf = 0;
 	split_lines(buf, len, &lines, &n);
 	bool in_header = true, in_script = false;
+	int cont = 0; /* header line whose value ends in '\' */
 	struct heredoc h = { NULL, false, 0 };
 	for (size_t i = 0; i < n; i++) {
 		const struct line *ln = &lines[i];
@@ -305,11 +335,13 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 			h.word = NULL;
 		}
 		if (starts_section(ln)) {
+			cont = header_continuation(r, NULL, lineno, cont);
 			if (h.word && in_script)
 				add(r, DEFPARSE_ERROR, lineno,
 				    "line starting with '%%' inside the here-document started at line "
-				    "%d ends the section there (Apptainer cuts sections at every "
-				    "'%%' line); indent or escape it",
+				    "%d ends the section there (every line whose first word starts "
+				    "with '%%' starts a section, indented or not); produce it "
+				    "another way, e.g. printf '%%%%s\\n'",
 				    h.line);
 			else
 				check_section_line(r, ln, lineno);
@@ -322,6 +354,7 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 		}
 		if (in_header) {
 			check_header_line(r, ln, lineno);
+			cont = header_continuation(r, ln, lineno, cont);
 		} else if (in_script) {
 			if (h.word && heredoc_ends(&h, ln->s, ln->n)) {
 				free(h.word);
@@ -331,6 +364,7 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 			}
 		}
 	}
+	header_continuation(r, NULL, (int)n + 1, cont);
 	free(h.word);
 	if (crlf)
 		add(r, DEFPARSE_WARNING, first_crlf,

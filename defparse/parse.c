@@ -488,8 +488,8 @@ static int populate(const char *path, struct sections *secs, struct defparse_sta
 		const char *hint = "";
 		for (size_t i = 0; i < st->n_sections; i++)
 			if (st->sections[i].line == bad_line && st->sections[i].name[0] == '\0')
-				hint = " (an indented line whose first word starts with '%' starts "
-				       "a section)";
+				hint = " (empty section name: a line whose first word starts "
+				       "with '%' always starts a section, even indented)";
 		sb_error_set_status(err, 2, 0, "%s:%d: invalid section(s) specified: %s%s", path,
 				    bad_line, bad.buf ? bad.buf : "", hint);
 		sb_strbuf_release(&bad);

@@ -237,6 +237,7 @@ static void finish(struct defparse_def *def, struct dp_template_ctx *tc)
 	def->undefined = tc->undefined;
 	def->n_undefined = tc->n_undefined;
 	tc->undefined = NULL;
+	tc->n_undefined = 0;
 }
 
 struct defparse_def *defparse_parse_buffer(const char *path, const char *buf, size_t len,

@@ -1,0 +1,68 @@
+#!/bin/sh
+# scripts/run-tests.sh: quick-start command 2, and what CI runs. Runs every
+# test: a -Werror build's `make check`, the same suite as an unprivileged user
+# (when started as root: a user is created and the tree copied for it), and the
+# suite again built with ASan+UBSan. Ends with one summary line per pass.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. "$top/scripts/deps.sh"
+sb_ensure_packages || exit 1
+[ -x configure ] || autoreconf -fi >/dev/null || exit 1
+jobs=2
+results=""
+fail=0
+
+# run_pass NAME DIR CONFIGURE-ARGS...: out-of-tree build and make check in DIR.
+run_pass() {
+	name=$1 dir=$2
+	shift 2
+	echo "==> [$name] configure $* && make check"
+	rm -rf "$dir" && mkdir -p "$dir" &&
+		(cd "$dir" && "$top/configure" -q "$@" && make -s -j$jobs &&
+			make -s -j$jobs check)
+	rc=$?
+	summarize "$name" "$dir" $rc
+}
+
+summarize() {
+	name=$1 dir=$2 rc=$3
+	log="$dir/test-suite.log"
+	if [ -f "$log" ]; then
+		pass=$(grep -c '^PASS:' "$dir"/tests/*/*.log 2>/dev/null | awk -F: '{s+=$2} END {print s+0}')
+		[ $rc -ne 0 ] && sed -n '/^FAIL\|^ERROR/,$p' "$log" | head -60
+	fi
+	t=$(sed -n 's/^# TOTAL: *//p' "$log" 2>/dev/null); p=$(sed -n 's/^# PASS: *//p' "$log" 2>/dev/null)
+	f=$(sed -n 's/^# FAIL: *//p' "$log" 2>/dev/null); e=$(sed -n 's/^# ERROR: *//p' "$log" 2>/dev/null)
+	s=$(sed -n 's/^# SKIP: *//p' "$log" 2>/dev/null)
+	line="$name: ${p:-0} passed, $(( ${f:-0} + ${e:-0} )) failed, ${s:-0} skipped (of ${t:-0} test programs)"
+	[ $rc -ne 0 ] && { line="$line -- exit $rc"; fail=1; }
+	results="$results
+$line"
+	: "$pass"
+}
+
+run_pass default "$top/_build/default" --enable-werror
+
+if [ "$(id -u)" -eq 0 ]; then
+	# The same suite as a plain user: a copy of the tree (and ../shared) it owns.
+	user=sbtest
+	id "$user" >/dev/null 2>&1 || useradd -m -s /bin/sh "$user"
+	ubase=/tmp/sifbuild-user
+	rm -rf "$ubase" && mkdir -p "$ubase"
+	cp -a "$top" "$ubase/main" && rm -rf "$ubase/main/_build"
+	[ -d "$top/../shared" ] && cp -a "$top/../shared" "$ubase/shared"
+	chown -R "$user:$user" "$ubase"
+	echo "==> [user] make check as $user"
+	su "$user" -s /bin/sh -c "cd $ubase/main && rm -rf _build/user && mkdir -p _build/user &&
+		cd _build/user && ../../configure -q --enable-werror && make -s -j$jobs &&
+		make -s -j$jobs check"
+	summarize "user($user)" "$ubase/main/_build/user" $?
+fi
+
+run_pass sanitizers "$top/_build/asan" --enable-werror --enable-sanitizers
+
+echo
+echo "==> summary$results"
+[ $fail -eq 0 ] && echo "all passes succeeded" || echo "SOME PASSES FAILED"
+exit $fail
