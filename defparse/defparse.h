@@ -5,6 +5,8 @@
  * thing instead (docs/deffile.md lists every difference). Every error message
  * is "FILE:LINE: message" (or "FILE: message" when no line applies).
  *
+ * Input with a NUL byte is rejected ("FILE:LINE: NUL byte ...").
+ *
  * Ownership: every struct returned is owned by the caller and freed with the
  * matching *_free function; strings inside are owned by their struct.
  */
@@ -29,7 +31,9 @@ struct defparse_kv {
 struct defparse_script {
 	char *args;
 	char *script;
-	int line; /* line of the first %-line of this section, 0 when absent */
+	int line;      /* line of the first %-line of this section, 0 when absent */
+	int *lines;    /* original line of each line of script (n_lines entries) */
+	size_t n_lines;
 };
 
 enum defparse_script_id {

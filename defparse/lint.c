@@ -148,6 +148,10 @@ static void heredoc_scan(struct heredoc *h, const char *s, size_t n, int lineno)
 			p++;
 		char q = (p < end && (*p == '\'' || *p == '"')) ? *p++ : 0;
 		const char *w = p;
+		/* "$((1<<2))": a shift, not a here-document (delimiters are words) */
+		if (!q && (p >= end || !(*p == '_' || *p == '\\' || (*p >= 'A' && *p <= 'Z') ||
+					 (*p >= 'a' && *p <= 'z'))))
+			continue;
 		while (p < end && *p != (q ? q : ' ') && *p != ';' && *p != '>' && *p != ')' &&
 		       *p != '|' && *p != '&' && *p != '\t' && (q || *p != '\''))
 			p++;
@@ -341,7 +345,7 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 				    "line starting with '%%' inside the here-document started at line "
 				    "%d ends the section there (every line whose first word starts "
 				    "with '%%' starts a section, indented or not); produce it "
-				    "another way, e.g. printf '%%%%s\\n'",
+				    "another way, e.g. printf '%%s\\n'",
 				    h.line);
 			else
 				check_section_line(r, ln, lineno);
@@ -353,7 +357,9 @@ static void raw_checks(struct defparse_lint_report *r, const char *buf, size_t l
 			continue;
 		}
 		if (in_header) {
-			check_header_line(r, ln, lineno);
+			/* a continuation line is part of the previous value, not a key */
+			if (!cont)
+				check_header_line(r, ln, lineno);
 			cont = header_continuation(r, ln, lineno, cont);
 		} else if (in_script) {
 			if (h.word && heredoc_ends(&h, ln->s, ln->n)) {
@@ -467,9 +473,6 @@ static void check_stages(struct defparse_lint_report *r, const struct defparse_d
 				add(r, DEFPARSE_WARNING, fl->line,
 				    "%%files from %s: no earlier stage is named %s", w2, w2);
 		}
-		for (size_t a = 0; a < st->n_apps; a++)
-			if (st->app_order[a][0] == '\0')
-				add(r, DEFPARSE_ERROR, st->first_line, "app section with empty app name");
 	}
 	for (size_t i = 0; i < def->n_warnings; i++)
 		add(r, DEFPARSE_WARNING, def->warnings[i].line, "%s", def->warnings[i].msg);

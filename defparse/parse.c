@@ -464,6 +464,8 @@ static int populate(const char *path, struct sections *secs, struct defparse_sta
 			s->args = steal_pointer(&a->args);
 			s->script = sb_strbuf_detach(&a->text, NULL);
 			s->line = a->line;
+			s->lines = steal_pointer(&a->lines);
+			s->n_lines = a->nlines;
 			a->args = sb_strdup("");
 			continue;
 		}
@@ -507,6 +509,7 @@ void dp_stage_clear(struct defparse_stage *st)
 	for (int i = 0; i < DEFPARSE_SCRIPT_COUNT; i++) {
 		free(st->scripts[i].args);
 		free(st->scripts[i].script);
+		free(st->scripts[i].lines);
 	}
 	for (size_t i = 0; i < st->n_files; i++) {
 		for (size_t j = 0; j < st->files[i].n; j++) {

@@ -137,11 +137,12 @@ static void read_defaults(struct defparse_def *def, const struct defparse_stage 
 {
 	const struct defparse_script *s = &st->scripts[DEFPARSE_ARGUMENTS];
 	const char *p = s->script;
-	int lineno = s->line;
+	size_t k = 0;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t l = nl ? (size_t)(nl - p) : strlen(p), tl;
-		lineno++;
+		int lineno = k < s->n_lines ? s->lines[k] : s->line + 1 + (int)k;
+		k++;
 		const char *t = dp_trim(p, l, &tl);
 		if (tl > 0 && t[0] != '#') {
 			cleanup_free char *line = sb_strndup(t, tl);
@@ -250,6 +251,16 @@ struct defparse_def *defparse_parse_buffer(const char *path, const char *buf, si
 	int r = 0;
 
 	def->path = sb_strdup(path);
+	const char *nul = memchr(buf, '\0', len);
+	if (nul) {
+		/* Go keeps NULs as characters; C strings cannot, and a NUL in a
+		 * definition file is never intended (binary file, wrong encoding). */
+		sb_error_set_status(err, 2, 0, "%s:%d: NUL byte in definition file (binary file or "
+				    "UTF-16 encoding?)", path, line_at(buf, (size_t)(nul - buf)));
+		free(pts);
+		defparse_def_free(def);
+		return NULL;
+	}
 	tc.args = opts ? opts->args : NULL;
 	tc.allow_undefined = opts ? opts->allow_undefined : false;
 	for (size_t i = 0; i <= npts && r >= 0; i++) {

@@ -25,19 +25,32 @@ run_pass() {
 	summarize "$name" "$dir" $rc
 }
 
+# summarize NAME DIR RC: one line per pass, counting individual checks: Check's
+# "Checks: N, Failures: F, Errors: E" and the shell tests' "N passed, N failed".
 summarize() {
 	name=$1 dir=$2 rc=$3
 	log="$dir/test-suite.log"
 	[ $rc -ne 0 ] && [ -f "$log" ] && head -150 "$log"
-	t=$(sed -n 's/^# TOTAL: *//p' "$log" 2>/dev/null); p=$(sed -n 's/^# PASS: *//p' "$log" 2>/dev/null)
-	f=$(sed -n 's/^# FAIL: *//p' "$log" 2>/dev/null); e=$(sed -n 's/^# ERROR: *//p' "$log" 2>/dev/null)
-	s=$(sed -n 's/^# SKIP: *//p' "$log" 2>/dev/null)
-	line="$name: ${p:-0} passed, $(( ${f:-0} + ${e:-0} )) failed, ${s:-0} skipped (of ${t:-0} test programs)"
-	[ $rc -ne 0 ] && { line="$line -- exit $rc"; fail=1; }
+	logs=$(find "$dir/tests" -name '*.log' 2>/dev/null)
+	# shellcheck disable=SC2086
+	[ -n "$logs" ] && grep -h '%: Checks:' $logs
+	# shellcheck disable=SC2086
+	counts=$( { [ -n "$logs" ] && cat $logs; } | awk '
+		/[0-9]+%: Checks: / { gsub(",", ""); p += $3 - $5 - $7; f += $5 + $7 }
+		/^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
+		END { printf "%d %d", p, f }')
+	set -- $counts
+	skipped=$(sed -n 's/^# SKIP: *//p' "$log" 2>/dev/null)
+	line="$name: $1 passed, $2 failed, ${skipped:-0} skipped"
+	[ $rc -ne 0 ] && { line="$line (exit $rc)"; fail=1; }
+	[ "$2" -ne 0 ] && fail=1
+	total_p=$((total_p + $1)); total_f=$((total_f + $2))
 	results="$results
 $line"
 }
 
+total_p=0
+total_f=0
 run_pass default "$top/_build/default" --enable-werror
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -59,6 +72,7 @@ fi
 run_pass sanitizers "$top/_build/asan" --enable-werror --enable-sanitizers
 
 echo
-echo "==> summary$results"
-[ $fail -eq 0 ] && echo "all passes succeeded" || echo "SOME PASSES FAILED"
+echo "==> summary (default build, unprivileged user, sanitizers)$results"
+[ $fail -eq 0 ] || echo "SOME PASSES FAILED"
+echo "$total_p passed, $total_f failed"
 exit $fail
