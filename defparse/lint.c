@@ -427,7 +427,7 @@ static void check_agent(struct defparse_lint_report *r, const struct defparse_st
 	if (!in_list(defparse_agent_names, agent)) {
 		const char *const *lists[] = { defparse_agent_names, NULL };
 		const char *sug = nearest(agent, lists);
-		add(r, DEFPARSE_ERROR, line, "invalid build source %s%s%s%s", agent,
+		add(r, DEFPARSE_WARNING, line, "invalid build source %s%s%s%s", agent,
 		    sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
 		return;
 	}
