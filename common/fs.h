@@ -27,4 +27,18 @@ char *sb_read_in_root(int rootfd, const char *path, size_t max, size_t *len);
  * (the file is created empty, mode 0600). Returns the path or NULL. */
 char *sb_temp_beside(const char *target, sb_error_t *err);
 
+/* Removes path and everything under it without following symlinks; makes
+ * unreadable directories (mode 000 inside images) readable first. ENOENT is
+ * not an error. */
+int sb_rm_rf(const char *path, sb_error_t *err);
+
+/* Paths to remove if sifbuild is interrupted (SIGINT, SIGTERM, SIGHUP): a
+ * small fixed registry the signal handler reads. Files are unlinked; directory
+ * trees are removed by an exec'd /bin/rm -rf (fork, execve and waitpid are
+ * async-signal-safe). Then the signal is raised again with its default action.
+ * sb_cleanup_add copies path; returns -1 when the registry is full. */
+void sb_cleanup_install(void);
+int sb_cleanup_add(const char *path, int is_dir);
+void sb_cleanup_remove(const char *path);
+
 #endif
