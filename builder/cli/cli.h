@@ -35,11 +35,13 @@ int cmd_parse(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_sif(int argc, char **argv);
 
 extern const char cli_parse_usage[];
 extern const char cli_lint_usage[];
 extern const char cli_version_usage[];
 extern const char cli_help_usage[];
+extern const char cli_sif_usage[];
 
 void cli_print_main_help(FILE *f);
 

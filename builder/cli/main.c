@@ -13,6 +13,7 @@ const struct cli_command cli_commands[] = {
 	  cli_parse_usage, cmd_parse },
 	{ "lint", "check a definition file for errors and likely mistakes", cli_lint_usage,
 	  cmd_lint },
+	{ "sif", "inspect and change SIF images (siftool's commands)", cli_sif_usage, cmd_sif },
 	{ "version", "print the version of sifbuild and its libraries", cli_version_usage,
 	  cmd_version },
 	{ "help", "show help for sifbuild or one command", cli_help_usage, cmd_help },
