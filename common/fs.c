@@ -140,6 +140,81 @@ char *sb_read_in_root(int rootfd, const char *path, size_t max, size_t *len)
 	return sb_strbuf_detach(&sb, len);
 }
 
+static char *parent_of(const char *path, const char **base)
+{
+	while (*path == '/')
+		path++;
+	const char *sl = strrchr(path, '/');
+	*base = sl ? sl + 1 : path;
+	return sl ? sb_strndup(path, (size_t)(sl - path)) : sb_strdup(".");
+}
+
+int sb_mkdir_in_root(int rootfd, const char *path, unsigned mode, sb_error_t *err)
+{
+	struct sb_strbuf cur = SB_STRBUF_INIT;
+	const char *p = path;
+	int r = 0;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t l = strcspn(p, "/");
+		if (l == 0)
+			break;
+		if (cur.len)
+			sb_strbuf_addc(&cur, '/');
+		sb_strbuf_add(&cur, p, l);
+		p += l;
+		int fd = sb_open_in_root(rootfd, cur.buf, O_PATH | O_DIRECTORY);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		const char *base;
+		cleanup_free char *parent = parent_of(cur.buf, &base);
+		cleanup_close int pfd = sb_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+		if (pfd < 0 || (mkdirat(pfd, base, mode) < 0 && errno != EEXIST)) {
+			r = sb_error_set(err, errno, "creating directory /%s in the image", cur.buf);
+			break;
+		}
+	}
+	sb_strbuf_release(&cur);
+	return r;
+}
+
+int sb_write_in_root(int rootfd, const char *path, const void *data, size_t len, unsigned mode,
+		     int append, sb_error_t *err)
+{
+	const char *base;
+	cleanup_free char *parent = parent_of(path, &base);
+	cleanup_close int pfd = sb_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return sb_error_set(err, errno, "writing /%s in the image", path);
+	struct stat st;
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return sb_error_set(err, EISDIR, "writing /%s in the image", path);
+		unlinkat(pfd, base, 0); /* a symlink or special file is replaced */
+		append = 0;
+	}
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+	cleanup_close int fd = openat(pfd, base, flags, mode);
+	if (fd < 0)
+		return sb_error_set(err, errno, "writing /%s in the image", path);
+	const char *d = data;
+	while (len > 0) {
+		ssize_t n = write(fd, d, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sb_error_set(err, errno, "writing /%s in the image", path);
+		d += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0)
+		return sb_error_set(err, errno, "setting the mode of /%s in the image", path);
+	return 0;
+}
+
 char *sb_temp_beside(const char *target, sb_error_t *err)
 {
 	const char *slash = strrchr(target, '/');

@@ -23,6 +23,16 @@ int sb_open_in_root_walk(int rootfd, const char *path, int flags);
  * when it is not a regular file; at most max bytes (EFBIG beyond). */
 char *sb_read_in_root(int rootfd, const char *path, size_t max, size_t *len);
 
+/* Creates directory path (and missing parents, mode 0755) inside rootfd; an
+ * existing directory or symlink to one is fine. */
+int sb_mkdir_in_root(int rootfd, const char *path, unsigned mode, sb_error_t *err);
+
+/* Writes len bytes to path inside rootfd (parent resolved inside the root,
+ * the file itself never followed if it is a symlink: it is replaced), with
+ * mode; append adds to an existing file instead of replacing it. */
+int sb_write_in_root(int rootfd, const char *path, const void *data, size_t len, unsigned mode,
+		     int append, sb_error_t *err);
+
 /* A new unique temporary path beside target: "<dir>/.<base>.sifbuild-XXXXXX"
  * (the file is created empty, mode 0600). Returns the path or NULL. */
 char *sb_temp_beside(const char *target, sb_error_t *err);

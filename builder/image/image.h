@@ -31,4 +31,13 @@ const char *image_host_arch(void);
  * Returns a malloc'd string or NULL with *err. */
 char *image_inspect_json(int rootfd, const char *deffile, sb_error_t *err);
 
+/* labels.json text as Apptainer writes it (Go MarshalIndent with tabs,
+ * sorted keys, \u003c-style escapes, no trailing newline; "{}" when empty).
+ * labels is borrowed; returns a malloc'd string. */
+struct image_label {
+	const char *key;
+	const char *value;
+};
+char *image_labels_json(const struct image_label *labels, size_t n);
+
 #endif

@@ -30,8 +30,20 @@ static char *image_file(int rootfd, const char *path)
 	return NULL;
 }
 
+/* Apptainer's inspect trims trailing white space from every text it shows. */
+static char *rtrim(char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
 static void set_text(json_t *o, const char *key, char *text_taken)
 {
+	rtrim(text_taken);
 	if (text_taken && text_taken[0])
 		json_object_set_new(o, key, json_string(text_taken));
 	free(text_taken);
@@ -62,7 +74,7 @@ static json_t *environment_of(int rootfd, const char *envdir)
 		    fnmatch("9*-environment.sh", e->d_name, 0) != 0)
 			continue;
 		cleanup_free char *p = sb_asprintf("%s/%s", envdir, e->d_name);
-		char *s = sb_read_in_root(rootfd, p, MAX_META, NULL);
+		char *s = rtrim(sb_read_in_root(rootfd, p, MAX_META, NULL));
 		if (s) {
 			cleanup_free char *key = sb_asprintf("/%s", p);
 			json_object_set_new(env, key, json_string(s));
@@ -73,7 +85,7 @@ static json_t *environment_of(int rootfd, const char *envdir)
 		closedir(d);
 	if (dfd < 0) {
 		cleanup_free char *p = sb_asprintf("%s/90-environment.sh", envdir);
-		char *s = image_file(rootfd, p);
+		char *s = rtrim(image_file(rootfd, p));
 		if (s) {
 			cleanup_free char *key = sb_asprintf("/%s", p);
 			json_object_set_new(env, key, json_string(s));
