@@ -11,8 +11,18 @@ sb_ensure_packages
 mkdir -p build
 [ -f build/Makefile ] || (cd build && ../configure -q)
 make -s -j2 -C build
-echo "==> build/sifbuild parse examples/hello.def"
-build/sifbuild parse examples/hello.def
 echo "==> build/sifbuild lint examples/hello.def"
 build/sifbuild lint examples/hello.def
-echo "==> done: sifbuild is built as build/sifbuild (see build/sifbuild --help)"
+# The main job: a small root filesystem (Debian's static busybox, no network)
+# packed into a SIF image as this user, then looked at with 'sifbuild sif'.
+root=build/hello-rootfs
+rm -rf "$root" && mkdir -p "$root/bin" "$root/.singularity.d"
+cp /bin/busybox "$root/bin/busybox"
+for applet in sh echo ls cat; do ln -sf busybox "$root/bin/$applet"; done
+printf '#!/bin/sh\necho "Hello from a sifbuild image"\n' >"$root/.singularity.d/runscript"
+chmod 755 "$root/.singularity.d/runscript"
+echo "==> build/sifbuild build --force build/hello.sif $root/"
+build/sifbuild build --force build/hello.sif "$root/"
+echo "==> build/sifbuild sif list build/hello.sif"
+build/sifbuild sif list build/hello.sif
+echo "==> done: build/hello.sif; sifbuild is build/sifbuild (see build/sifbuild --help)"

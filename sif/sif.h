@@ -335,6 +335,13 @@ int sif_object_pwrite(struct sif_image *img, int64_t pos, const void *buf, size_
  * re-reads data to deduplicate); fails past the largest end written. */
 int sif_object_pread(struct sif_image *img, int64_t pos, void *buf, size_t len, sb_error_t *err);
 int64_t sif_object_commit(struct sif_image *img, sb_error_t *err);
+
+/* For a writer with its own I/O (the SquashFS writer pwrites to an fd at an
+ * offset): the fd of a file-backed image with a pending object (borrowed; -1
+ * otherwise), and the call that records that the pending object's data now
+ * spans len bytes from its start. */
+int sif_object_fd(const struct sif_image *img);
+int sif_object_note_written(struct sif_image *img, int64_t len, sb_error_t *err);
 void sif_object_abort(struct sif_image *img);
 
 enum sif_delete_flags {

@@ -317,6 +317,24 @@ void sif_object_abort(struct sif_image *img)
 	img->pending = false;
 }
 
+int sif_object_fd(const struct sif_image *img)
+{
+	return (img->pending && img->fd >= 0 && img->writable) ? img->fd : -1;
+}
+
+int sif_object_note_written(struct sif_image *img, int64_t len, sb_error_t *err)
+{
+	if (!img->pending)
+		return sb_error_set(err, EINVAL, "%s: no object is being written", img->name);
+	if (len < 0 || len > INT64_MAX - img->pending_start)
+		return sb_error_set(err, EFBIG, "%s: object size out of range", img->name);
+	if (len > img->pending_size)
+		img->pending_size = len;
+	if (img->pending_start + len > img->size)
+		img->size = img->pending_start + len;
+	return 0;
+}
+
 /* "sha256:<hex>" of the pending object's bytes, read back from the image. */
 static int oci_digest(struct sif_image *img, uint8_t extra[SIF_EXTRA_SIZE], sb_error_t *err)
 {

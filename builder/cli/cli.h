@@ -36,12 +36,20 @@ int cmd_lint(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_sif(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 extern const char cli_parse_usage[];
 extern const char cli_lint_usage[];
 extern const char cli_version_usage[];
 extern const char cli_help_usage[];
 extern const char cli_sif_usage[];
+extern const char cli_build_usage[];
+extern const char cli_pull_usage[];
+extern const char cli_push_usage[];
+extern const char cli_cache_usage[];
 
 void cli_print_main_help(FILE *f);
 

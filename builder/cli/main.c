@@ -9,10 +9,17 @@
 
 /* Only commands that work are listed. */
 const struct cli_command cli_commands[] = {
+	{ "build", "build a SIF image (or a sandbox directory) from a source", cli_build_usage,
+	  cmd_build },
 	{ "parse", "parse a definition file and print it (--json: Apptainer's form)",
 	  cli_parse_usage, cmd_parse },
 	{ "lint", "check a definition file for errors and likely mistakes", cli_lint_usage,
 	  cmd_lint },
+	{ "pull", "download an image (docker://) or a SIF (oras://) from a registry",
+	  cli_pull_usage, cmd_pull },
+	{ "push", "upload a SIF image to a registry as an ORAS artifact", cli_push_usage,
+	  cmd_push },
+	{ "cache", "list or clean the registry blob cache", cli_cache_usage, cmd_cache },
 	{ "sif", "inspect and change SIF images (siftool's commands)", cli_sif_usage, cmd_sif },
 	{ "version", "print the version of sifbuild and its libraries", cli_version_usage,
 	  cmd_version },

@@ -4,13 +4,13 @@
 
 run "$SIFBUILD" --help
 expect_rc 0 "--help exits 0"
-for c in parse lint version help; do
+for c in build parse lint pull push cache sif version help; do
 	expect_match out "^  $c " "--help lists $c"
 done
-if printf '%s\n' "$OUT" | grep -Eq '^  (build|inspect|run|push|cache) '; then
+if printf '%s\n' "$OUT" | grep -Eq '^  (inspect|run|exec|shell) '; then
 	fail "--help lists only working commands"; else pass "--help lists only working commands"; fi
 
-for c in parse lint version help; do
+for c in build parse lint pull push cache sif version help; do
 	run "$SIFBUILD" $c --help
 	expect_rc 0 "$c --help exits 0"
 	expect_match out "^Usage: sifbuild $c" "$c --help shows usage"

@@ -43,3 +43,16 @@ finish() {
 	echo "$n_pass passed, $n_fail failed"
 	[ "$n_fail" -eq 0 ]
 }
+
+# The Debian mirror this machine's apt uses (never written into the project):
+# the first "URIs:" of a .sources file, or the first "deb URL" line, whose
+# path is not a security archive. Empty when none is configured.
+debian_mirror() {
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		sed -n 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n' | grep -v -e security -e '^$' | head -1
+	done | head -1 | grep . && return 0
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\2/p' |
+		grep -v security | head -1
+}

@@ -1,0 +1,32 @@
+/* builder/internal.h: shared by the files of builder/ (not the CLI). */
+#ifndef SB_BUILDER_INTERNAL_H
+#define SB_BUILDER_INTERNAL_H
+
+#include "builder/build.h"
+
+enum source_kind { SOURCE_DIR, SOURCE_SIF, SOURCE_DEF, SOURCE_URI };
+enum source_kind build_source_kind(const char *source);
+
+struct sb_ownership;
+
+/* What goes into a SIF: the root filesystem on disk, the definition text
+ * stored as Def.FILE, the OCI image config (oci-config.json, may be NULL) and
+ * the ownership map applied while packing (may be NULL). All borrowed. */
+struct assemble_input {
+	const char *rootfs;
+	const char *def;
+	const char *oci_config;
+	struct sb_ownership *owners;
+};
+int assemble_sif(const struct build_options *o, const struct assemble_input *ai, sb_error_t *err);
+
+/* convert.c: an image reference (oci:, oci-archive:, docker-archive:,
+ * docker://) -> SIF, through a root filesystem in the build's temp dir. */
+int convert_reference(const struct build_options *o, sb_error_t *err);
+
+/* assemble.c: DIR -> SIF (temp file beside the target, renamed at the end). */
+int assemble_sif_from_dir(const struct build_options *o, const char *dir, sb_error_t *err);
+/* extract.c: SIF -> sandbox directory (temp dir beside the target). */
+int extract_sif_to_dir(const struct build_options *o, const char *sif, sb_error_t *err);
+
+#endif

@@ -1,0 +1,149 @@
+/* builder/sandbox/internal.h: shared between the sandbox's files and its unit
+ * test; not for the rest of sifbuild. */
+#ifndef SB_BUILDER_SANDBOX_INTERNAL_H
+#define SB_BUILDER_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "builder/sandbox/sandbox.h"
+
+enum sb_op_kind {
+	SB_OP_BIND,
+	SB_OP_TMPFS,
+	SB_OP_PROC,
+	SB_OP_SYS,
+	SB_OP_DEV,
+	SB_OP_FILE,
+};
+
+struct sb_op {
+	enum sb_op_kind kind;
+	char *src; /* BIND: host path */
+	char *dst; /* absolute, normalised path inside the rootfs */
+	char *data; /* FILE: content */
+	unsigned flags;
+};
+
+struct sb_plan {
+	char *rootfs;
+	struct sb_op *ops;
+	size_t nops, capops;
+	char **env; /* "NAME=value", NULL-terminated */
+	size_t nenv;
+	char **argv; /* NULL-terminated */
+	int argc;
+	char *cwd;
+	int stdio[3];
+	bool readonly_root;
+	char *fakeroot_state; /* host directory, or NULL */
+};
+
+/* Private directory (a tmpfs) the sandbox adds inside the rootfs for its own
+ * files: fakeroot binaries, the apt configuration. */
+#define SB_PRIVATE_DIR "/.sifbuild"
+
+struct sb_idrange {
+	unsigned long start;
+	unsigned long count;
+};
+
+struct sb_fakeroot_host {
+	char *script; /* host fakeroot(1) script; NULL: the image's own fakeroot */
+	char *faked; /* matching daemon */
+	char *lib; /* matching preload library */
+	char *getopt; /* may be NULL */
+};
+
+struct sb_sandbox {
+	enum sb_mode mode;
+	uid_t uid;
+	gid_t gid;
+	struct sb_idrange subuid, subgid;
+	char *newuidmap, *newgidmap;
+	struct sb_fakeroot_host fr;
+	char *info;
+	char **notes;
+	size_t nnotes;
+};
+
+/* plan.c */
+/* True when dst equals prefix or lies below it. */
+bool sb_path_under(const char *dst, const char *prefix);
+/* Normalises an absolute in-rootfs path ("//a/./b/" -> "/a/b"); rejects
+ * relative paths and "..". Returns a new string or NULL. */
+char *sb_path_clean(const char *path);
+/* Adds the operations, environment and argv changes that mode needs
+ * (seccomp: APT_CONFIG file; fakeroot: binds and argv prefix). */
+int sb_plan_apply_mode(struct sb_plan *plan, const struct sb_sandbox *sb, sb_error_t *err);
+/* True when an earlier op (index < i) mounts a tmpfs/dev/proc/sys that
+ * contains op i's destination (then the executor creates the mount point
+ * inside that fresh filesystem, not in the image). */
+bool sb_plan_dst_in_fresh_fs(const struct sb_plan *plan, size_t i);
+
+/* rootpath.c: mount points in the image, resolved inside the rootfs. */
+struct sb_created {
+	char **paths; /* created, in creation order (in-rootfs paths) */
+	size_t n;
+};
+/* Opens path (absolute, in-rootfs) below rootfd with every symlink resolved
+ * inside the root. flags are open(2) flags (O_PATH etc.). */
+int sb_open_in_root(int rootfd, const char *path, int flags);
+/* Creates each missing mount point of plan in the image (directory, or an
+ * empty file when the bind source is not a directory). */
+int sb_mountpoints_prepare(const struct sb_plan *plan, struct sb_created *made, sb_error_t *err);
+/* Removes what prepare created (only if still empty), newest first. */
+void sb_mountpoints_cleanup(const char *rootfs, struct sb_created *made);
+/* Creates dst (and missing parents) below rootfd, no bookkeeping. Returns 1
+ * when created, 0 when something already existed there, -1 on error. */
+int sb_mountpoint_make(int rootfd, const char *dst, bool dir);
+
+/* mounts.c: run inside the child, in its private mount namespace. */
+int sb_mounts_setup(const struct sb_plan *plan, sb_error_t *err);
+int sb_pivot(const char *rootfs, sb_error_t *err);
+
+/* userns.c */
+/* Parses /etc/subuid-style text for user (name) or its numeric uid and picks
+ * a range: count exactly 65536 wins, else the largest above 65536. Returns 0
+ * and fills *r, or -1 with a reason in err. */
+int sb_subid_pick(const char *text, const char *user, uid_t uid, struct sb_idrange *r,
+		  sb_error_t *err);
+/* Writes pid's single-ID maps (0 -> uid, 0 -> gid, setgroups deny). */
+int sb_userns_map_self(pid_t pid, uid_t uid, gid_t gid, sb_error_t *err);
+/* Runs newgidmap then newuidmap on pid with the subordinate ranges. */
+int sb_userns_map_subid(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err);
+/* First executable name in $PATH, /usr/sbin or /sbin (new string), or NULL. */
+char *sb_find_in_path(const char *name);
+/* Finds a setuid (or file-capability) helper by name in PATH, or checks the
+ * given path. Returns a new string or NULL with the reason in err. */
+char *sb_userns_find_helper(const char *name, const char *given, sb_error_t *err);
+/* Writes the maps for sb's mode on pid. */
+int sb_userns_write_maps(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err);
+bool sb_mode_uses_userns(enum sb_mode mode);
+
+/* seccomp.c */
+/* Loads the root-emulation filter into the calling process and runs the
+ * self-test. */
+int sb_seccomp_install(sb_error_t *err);
+/* Number of syscalls faked (for tests). */
+int sb_seccomp_fake_count(void);
+
+/* fakeroot.c */
+int sb_fakeroot_find(const char *given, struct sb_fakeroot_host *fr, sb_error_t *err);
+void sb_fakeroot_release(struct sb_fakeroot_host *fr);
+int sb_fakeroot_apply(struct sb_plan *plan, const struct sb_fakeroot_host *fr, sb_error_t *err);
+
+/* reaper.c: PID 1. Forks the program (via start(arg) in the child) and
+ * waits; stores its raw wait status in *raw and returns the exit code to use
+ * (128+N when killed by signal N). */
+int sb_reaper_run(void (*start)(void *), void *arg, int *raw);
+
+/* exec.c: the child side reports errors to the parent through this socket. */
+void sb_child_fail(int sock, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+/* probe.c */
+void sb_sandbox_add_note(struct sb_sandbox *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

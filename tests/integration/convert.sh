@@ -1,0 +1,106 @@
+#!/bin/sh
+# sifbuild build TARGET.sif IMAGE-REFERENCE: OCI layout, oci-archive,
+# docker-archive and docker:// (a real registry on 127.0.0.1) converted to
+# SIF images with Apptainer's OCI metadata, checked with the reference tools.
+. "$(dirname "$0")/lib.sh"
+
+for t in siftool unsquashfs skopeo; do
+	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+VALIDATE="$S/../shared/tools/validate-sif.sh"
+FX="$T/fx"
+MKTAR="$B/tests/oci/mktar" sh "$S/tests/fixtures/make-oci-images.sh" "$FX" >"$T/fx.log" 2>&1
+rc=$?
+[ $rc -eq 77 ] && { echo "SKIP: OCI fixtures: $(tail -1 "$T/fx.log")"; exit 77; }
+[ $rc -eq 0 ] || { cat "$T/fx.log"; fail "OCI fixtures"; finish; exit 1; }
+
+# partition listing and one file of an image
+listing() {
+	off=$("$SIFBUILD" sif info 4 "$1" | sed -n 's/^ *Offset: *//p')
+	unsquashfs -o "$off" -lln "$1" 2>/dev/null
+}
+extract() {
+	off=$("$SIFBUILD" sif info 4 "$1" | sed -n 's/^ *Offset: *//p')
+	rm -rf "$T/x" && unsquashfs -o "$off" -no-xattrs -d "$T/x" "$1" "$2" >/dev/null 2>&1
+	cat "$T/x/$2"
+}
+
+check_image() { # NAME SIF
+	run siftool list "$2"
+	expect_match out "JSON.Generic" "$1: SIF has its JSON objects"
+	run "$SIFBUILD" sif info 3 "$2"
+	expect_match out "Name: +oci-config.json" "$1: oci-config.json object"
+	if [ -x "$VALIDATE" ]; then
+		run sh "$VALIDATE" "$2"
+		expect_rc 0 "$1: validate-sif.sh accepts it"
+	fi
+	l=$(listing "$2")
+	printf '%s\n' "$l" | grep -q ' squashfs-root/bin/busybox$' && pass "$1: image has /bin/busybox" ||
+		fail "$1: image has /bin/busybox"
+	printf '%s\n' "$l" | grep -q '^drwxr-xr-x 0/0 .* squashfs-root/.singularity.d/env$' &&
+		pass "$1: skeleton added, owned by root" || fail "$1: skeleton added, owned by root"
+	rs=$(extract "$2" .singularity.d/runscript)
+	printf '%s\n' "$rs" | grep -qx 'eval "set ${SINGULARITY_OCI_RUN}"' &&
+		pass "$1: OCI runscript with Apptainer's eval line" || fail "$1: OCI runscript"
+	env=$(extract "$2" .singularity.d/env/10-docker2singularity.sh)
+	printf '%s\n' "$env" | grep -q '^export PATH="' && pass "$1: image ENV as 10-docker2singularity.sh" ||
+		fail "$1: image ENV as 10-docker2singularity.sh ($env)"
+}
+
+export SOURCE_DATE_EPOCH=1700000000
+run "$SIFBUILD" build "$T/layout.sif" "oci:$FX/oci:base"
+expect_rc 0 "oci: layout"
+check_image oci "$T/layout.sif"
+run "$SIFBUILD" sif dump 1 "$T/layout.sif"
+expect_match out "^bootstrap: oci$" "Def.FILE names the agent"
+. "$FX/images.env"
+if [ "${HAVE_ARCHIVES:-0}" = 1 ]; then
+	run "$SIFBUILD" build "$T/archive.sif" "oci-archive:$FX/base.oci.tar"
+	expect_rc 0 "oci-archive:"
+	check_image oci-archive "$T/archive.sif"
+	run "$SIFBUILD" build "$T/docker.sif" "docker-archive:$FX/base.docker.tar"
+	expect_rc 0 "docker-archive:"
+	check_image docker-archive "$T/docker.sif"
+	# the same image through three containers: the same root filesystem
+	a=$(listing "$T/layout.sif" | md5sum) b=$(listing "$T/archive.sif" | md5sum)
+	[ "$a" = "$b" ] && pass "oci: and oci-archive: give the same tree" ||
+		fail "oci: and oci-archive: give the same tree"
+fi
+run "$SIFBUILD" build "$T/again.sif" "oci:$FX/oci:base"
+cmp -s "$T/layout.sif" "$T/again.sif" && pass "conversion is reproducible under SOURCE_DATE_EPOCH" ||
+	fail "conversion is reproducible under SOURCE_DATE_EPOCH"
+run "$SIFBUILD" build --arch arm64 "$T/arm.sif" "oci:$FX/oci:multi"
+expect_rc 0 "--arch picks a platform from an index"
+[ "$(extract "$T/arm.sif" etc/platform)" = "linux/arm64/v8" ] && pass "arm64 image chosen" ||
+	fail "arm64 image chosen"
+run "$SIFBUILD" build --arch s390x "$T/none.sif" "oci:$FX/oci:multi"
+expect_rc 2 "no matching platform fails"
+expect_match err "amd64" "the error lists the available platforms"
+[ ! -e "$T/none.sif" ] && pass "failed conversion leaves no target" || fail "failed conversion leaves no target"
+run "$SIFBUILD" build "$T/x.sif" "oci:$FX/oci:nosuchtag"
+expect_rc 2 "unknown tag fails"
+expect_one_line_err "unknown tag: one line"
+
+# docker:// from a registry on 127.0.0.1
+if command -v docker-registry >/dev/null && command -v jq >/dev/null; then
+	R="$T/reg"
+	trap 'sh "$S/tests/fixtures/registry.sh" stop "$R" >/dev/null 2>&1; rm -rf "$T"' EXIT
+	port=$(sh "$S/tests/fixtures/registry.sh" start "$R" 2>"$T/reg.log")
+	if [ -n "$port" ] && sh "$S/tests/fixtures/registry.sh" seed "$R" >>"$T/reg.log" 2>&1; then
+		export SIFBUILD_CACHEDIR="$T/cache"
+		run "$SIFBUILD" build --nohttps "$T/reg.sif" "docker://127.0.0.1:$port/seed/busybox:latest"
+		expect_rc 0 "docker:// from a local registry"
+		check_image docker "$T/reg.sif"
+		run "$SIFBUILD" sif dump 1 "$T/reg.sif"
+		expect_match out "^from: 127.0.0.1:$port/seed/busybox:latest$" "Def.FILE keeps the reference"
+		run "$SIFBUILD" build "$T/tls.sif" "docker://127.0.0.1:$port/seed/busybox:latest"
+		expect_rc 1 "HTTPS to a plain-HTTP registry fails"
+		expect_one_line_err "HTTPS to a plain-HTTP registry: one line"
+	else
+		cat "$T/reg.log"
+		fail "local registry started and seeded"
+	fi
+else
+	echo "# docker-registry or jq missing: docker:// not checked"
+fi
+finish
