@@ -81,7 +81,11 @@ int build_run(const struct build_options *o, sb_error_t *err)
 	if (kind == SOURCE_URI) {
 		if (o->sandbox)
 			return not_yet(o->source, "image references to --sandbox", err);
-		return check_target(o, err) < 0 ? -1 : convert_reference(o, err);
+		if (check_target(o, err) < 0)
+			return -1;
+		if (strncmp(o->source, "oras://", 7) == 0)
+			return convert_oras(o, err);
+		return convert_reference(o, err);
 	}
 	if (kind == SOURCE_DEF) {
 		struct stat st;

@@ -40,6 +40,28 @@ static void progress_to_stderr(void *data, const char *text)
 	fputs(text, stderr);
 }
 
+static void registry_options(const struct build_options *o, struct sb_registry_options *ro)
+{
+	sb_registry_options_init(ro);
+	ro->nohttps = o->nohttps;
+	ro->authfile = o->authfile;
+	ro->disable_cache = o->disable_cache;
+	ro->arch = o->arch;
+	ro->variant = o->arch_variant;
+	ro->progress = progress_to_stderr;
+	ro->progress_tty = isatty(2);
+	ro->warn = o->warn;
+	ro->warn_data = o->warn_ctx;
+}
+
+int convert_oras(const struct build_options *o, sb_error_t *err)
+{
+	struct sb_registry_options ro;
+	registry_options(o, &ro);
+	/* The artifact is the image: pulled, verified and renamed onto the target. */
+	return sb_registry_pull_sif(o->source, &ro, o->target, NULL, err);
+}
+
 static int write_oci_metadata(const char *rootfs, const struct bootstrap_result *res,
 			      const struct build_options *o, struct bootstrap_oci_meta *m,
 			      sb_error_t *err)
@@ -101,16 +123,7 @@ static int materialise(const struct build_options *o, const char *agent, const c
 	struct defparse_kv header[2] = { { (char *)"bootstrap", (char *)agent, 0 },
 					 { (char *)"from", (char *)from, 0 } };
 	struct sb_registry_options ro;
-	sb_registry_options_init(&ro);
-	ro.nohttps = o->nohttps;
-	ro.authfile = o->authfile;
-	ro.disable_cache = o->disable_cache;
-	ro.arch = o->arch;
-	ro.variant = o->arch_variant;
-	ro.progress = progress_to_stderr;
-	ro.progress_tty = isatty(2);
-	ro.warn = o->warn;
-	ro.warn_data = o->warn_ctx;
+	registry_options(o, &ro);
 	struct bootstrap_request rq = {
 		.header = header, .n_header = 2, .rootfs = c->rootfs, .arch = o->arch,
 		.arch_variant = o->arch_variant, .privileged = geteuid() == 0, .owners = c->owners,

@@ -23,6 +23,8 @@ int assemble_sif(const struct build_options *o, const struct assemble_input *ai,
 /* convert.c: an image reference (oci:, oci-archive:, docker-archive:,
  * docker://) -> SIF, through a root filesystem in the build's temp dir. */
 int convert_reference(const struct build_options *o, sb_error_t *err);
+/* oras://REF: the SIF artifact pulled to the target. */
+int convert_oras(const struct build_options *o, sb_error_t *err);
 
 /* assemble.c: DIR -> SIF (temp file beside the target, renamed at the end). */
 int assemble_sif_from_dir(const struct build_options *o, const char *dir, sb_error_t *err);

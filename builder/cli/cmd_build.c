@@ -18,6 +18,7 @@ const char cli_build_usage[] =
 	"  docker-archive:FILE[:NAME:TAG]\n"
 	"                          a classic 'docker save' archive\n"
 	"  docker://REF            an image in a registry (Docker Hub defaults)\n"
+	"  oras://REF              a SIF stored in a registry as an ORAS artifact\n"
 	"  IMAGE.sif (--sandbox)   a SIF: its root filesystem extracted into the directory\n"
 	"                          TARGET\n\n"
 	"Options:\n"
