@@ -9,22 +9,11 @@
 
 #include "defparse/internal.h"
 
-/* RE2's \s: [\t\n\f\r ] */
-static bool re_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-static bool re_word(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '_';
-}
 
 /* [^\s"'] */
 static bool x_char(char c)
 {
-	return !re_space(c) && c != '"' && c != '\'';
+	return !dp_re_space(c) && c != '"' && c != '\'';
 }
 
 /* [^\s{}"'] */
@@ -45,14 +34,14 @@ static size_t match_template_piece(const char *s, size_t n, size_t p)
 		if (k + 1 >= n || s[k] != '{' || s[k + 1] != '{')
 			continue;
 		size_t j = k + 2;
-		while (j < n && re_space(s[j]))
+		while (j < n && dp_re_space(s[j]))
 			j++;
 		size_t w = j;
-		while (j < n && re_word(s[j]))
+		while (j < n && dp_re_word(s[j]))
 			j++;
 		if (j == w)
 			continue;
-		while (j < n && re_space(s[j]))
+		while (j < n && dp_re_space(s[j]))
 			j++;
 		if (j >= n || s[j] != '}')
 			continue;

@@ -83,6 +83,18 @@ void dp_diag_add(struct defparse_diag **v, size_t *n, int line, char *msg_taken)
 
 
 
+/* Go regexp (RE2) classes: \s is [\t\n\f\r ], \w is [0-9A-Za-z_]. */
+static inline bool dp_re_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static inline bool dp_re_word(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '_';
+}
+
 /* ---- files.c ---- */
 /* Source and destination of one %files line (malloc'd). -1 when the line has
  * no token at all. */

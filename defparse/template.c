@@ -6,16 +6,6 @@
 
 #include "defparse/internal.h"
 
-static bool re_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-static bool re_word(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '_';
-}
 
 /* Finds the next {{\s*(\w+)\s*}} at or after p. */
 static bool find_placeholder(const char *s, size_t n, size_t p, size_t *m0, size_t *m1,
@@ -25,15 +15,15 @@ static bool find_placeholder(const char *s, size_t n, size_t p, size_t *m0, size
 		if (s[p] != '{' || s[p + 1] != '{')
 			continue;
 		size_t j = p + 2;
-		while (j < n && re_space(s[j]))
+		while (j < n && dp_re_space(s[j]))
 			j++;
 		size_t w = j;
-		while (j < n && re_word(s[j]))
+		while (j < n && dp_re_word(s[j]))
 			j++;
 		if (j == w)
 			continue;
 		size_t we = j;
-		while (j < n && re_space(s[j]))
+		while (j < n && dp_re_space(s[j]))
 			j++;
 		if (j + 1 >= n || s[j] != '}' || s[j + 1] != '}')
 			continue;

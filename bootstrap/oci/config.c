@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gojson.h"
 #include "common/strbuf.h"
 
 struct oci_config {
@@ -50,52 +51,10 @@ const char *oci_config_get(const struct oci_config *c, const char *field)
 
 /* ------------------------------------------------------------- Go strings */
 
-static void go_string(struct sb_strbuf *sb, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	sb_strbuf_addc(sb, '"');
-	while (*u) {
-		unsigned char c = *u;
-		size_t l = 1;
-		if (c == '"' || c == '\\') {
-			sb_strbuf_addc(sb, '\\');
-			sb_strbuf_addc(sb, (char)c);
-		} else if (c == '\n' || c == '\r' || c == '\t') {
-			sb_strbuf_adds(sb, c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t");
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			sb_strbuf_addf(sb, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-		} else if (c < 0x80) {
-			sb_strbuf_addc(sb, (char)c);
-		} else {
-			l = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-			    : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-			bool ok = l > 0;
-			for (size_t k = 1; ok && k < l; k++)
-				ok = (u[k] & 0xC0) == 0x80;
-			/* overlong 3/4-byte forms and surrogates are invalid too */
-			if (ok && l == 3 && ((c == 0xE0 && u[1] < 0xA0) || (c == 0xED && u[1] >= 0xA0)))
-				ok = false;
-			if (ok && l == 4 && ((c == 0xF0 && u[1] < 0x90) || (c == 0xF4 && u[1] >= 0x90)))
-				ok = false;
-			if (!ok) {
-				sb_strbuf_adds(sb, "\\ufffd");
-				l = 1;
-			} else if (l == 3 && c == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9)) {
-				sb_strbuf_adds(sb, u[2] == 0xA8 ? "\\u2028" : "\\u2029");
-			} else {
-				sb_strbuf_add(sb, u, l);
-			}
-		}
-		u += l;
-	}
-	sb_strbuf_addc(sb, '"');
-}
-
 char *oci_go_json_string(const char *s)
 {
 	struct sb_strbuf sb = SB_STRBUF_INIT;
-	go_string(&sb, s);
+	sb_go_json_string(&sb, s);
 	return sb_strbuf_detach(&sb, NULL);
 }
 
@@ -258,25 +217,19 @@ static const char **sorted_keys(json_t *o, size_t *n)
 char *oci_meta_labels_json(const struct oci_config *c)
 {
 	json_t *l = oci_json_get(c->config, "Labels");
-	struct sb_strbuf sb = SB_STRBUF_INIT;
-	if (!json_is_object(l)) {
-		sb_strbuf_adds(&sb, "null");
-		return sb_strbuf_detach(&sb, NULL);
-	}
+	if (!json_is_object(l))
+		return sb_strdup("null");
 	size_t n;
 	const char **keys = sorted_keys(l, &n);
-	sb_strbuf_adds(&sb, n ? "{\n" : "{");
+	const char **vals = sb_xcalloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(l, keys[i]);
-		sb_strbuf_addc(&sb, '\t');
-		go_string(&sb, keys[i]);
-		sb_strbuf_adds(&sb, ": ");
-		go_string(&sb, json_is_string(v) ? json_string_value(v) : "");
-		sb_strbuf_adds(&sb, i + 1 < n ? ",\n" : "\n");
+		vals[i] = json_is_string(v) ? json_string_value(v) : "";
 	}
-	sb_strbuf_addc(&sb, '}');
+	char *s = sb_go_json_map(keys, vals, n);
+	free(vals);
 	free(keys);
-	return sb_strbuf_detach(&sb, NULL);
+	return s;
 }
 
 /* ------------------------------------------------------- oci-config.json */
@@ -306,7 +259,7 @@ static void strings_array(struct sb_strbuf *sb, json_t *a)
 	json_array_foreach(a, i, v) {
 		if (i)
 			sb_strbuf_addc(sb, ',');
-		go_string(sb, json_is_string(v) ? json_string_value(v) : "");
+		sb_go_json_string(sb, json_is_string(v) ? json_string_value(v) : "");
 	}
 	sb_strbuf_addc(sb, ']');
 }
@@ -351,7 +304,7 @@ static bool config_field(struct sb_strbuf *sb, const char *name, enum kind k, js
 	} else if (k == K_STRINGS) {
 		strings_array(sb, v);
 	} else if (k == K_STRING) {
-		go_string(sb, json_string_value(v));
+		sb_go_json_string(sb, json_string_value(v));
 	} else if (k == K_HEALTH) {
 		health(sb, v);
 	} else {
@@ -361,12 +314,12 @@ static bool config_field(struct sb_strbuf *sb, const char *name, enum kind k, js
 			json_t *e = json_object_get(v, keys[i]);
 			if (i)
 				sb_strbuf_addc(sb, ',');
-			go_string(sb, keys[i]);
+			sb_go_json_string(sb, keys[i]);
 			sb_strbuf_addc(sb, ':');
 			if (k == K_SET)
 				sb_strbuf_adds(sb, "{}");
 			else
-				go_string(sb, json_is_string(e) ? json_string_value(e) : "");
+				sb_go_json_string(sb, json_is_string(e) ? json_string_value(e) : "");
 		}
 		sb_strbuf_addc(sb, '}');
 		free(keys);
