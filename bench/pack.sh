@@ -33,8 +33,14 @@ while [ $# -gt 0 ]; do
 	--usr) tree=/usr ;;
 	--keep) keep=yes ;;
 	--nice) nice="nice -n $2"
-		# with sched_autogroup the session's weight is what counts
-		echo "$2" >"/proc/$$/autogroup" 2>/dev/null; shift ;;
+		# With sched_autogroup the session's weight is what counts; it is
+		# put back when the script ends.
+		if [ -w "/proc/$$/autogroup" ]; then
+			old_nice=$(awk '{print $NF}' "/proc/$$/autogroup")
+			trap 'echo "$old_nice" >"/proc/$$/autogroup" 2>/dev/null' EXIT
+			echo "$2" >"/proc/$$/autogroup" 2>/dev/null
+		fi
+		shift ;;
 	*) echo "usage: $0 [--jobs N] [--runs N] [--size MB] [--tree DIR | --usr] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
