@@ -57,6 +57,25 @@ char *sb_asprintf(const char *fmt, ...)
 	return s;
 }
 
+void sb_vwarnf(sb_warn_fn warn, void *ctx, const char *fmt, va_list ap)
+{
+	if (warn == NULL)
+		return;
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	warn(ctx, s);
+	free(s);
+}
+
+void sb_warnf(sb_warn_fn warn, void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vwarnf(warn, ctx, fmt, ap);
+	va_end(ap);
+}
+
 static void grow(struct sb_strbuf *sb, size_t extra)
 {
 	size_t need = sb->len + extra + 1;

@@ -31,6 +31,13 @@ void *sb_xcalloc(size_t n, size_t size);
 void *sb_xrealloc(void *p, size_t n);
 char *sb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A warning sink: msg is borrowed for the duration of the call. */
+typedef void (*sb_warn_fn)(void *ctx, const char *msg);
+/* Formats and hands one warning to warn (nothing when warn is NULL). */
+void sb_warnf(sb_warn_fn warn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sb_vwarnf(sb_warn_fn warn, void *ctx, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 /* Reads a whole file into a new NUL-terminated buffer. Returns NULL and sets
  * errno on failure. */
 char *sb_read_file(const char *path, size_t *len);

@@ -74,16 +74,10 @@ struct entry {
 static void warn(struct extract *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct extract *x, const char *fmt, ...)
 {
-	if (x->eo->warn == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	sb_vwarnf(x->eo->warn, x->eo->warn_ctx, fmt, ap);
 	va_end(ap);
-	x->eo->warn(x->eo->warn_ctx, msg);
-	free(msg);
 }
 
 static const char *rel(const struct extract *x)

@@ -48,16 +48,10 @@ const struct sif_sqfs_options *sq_writer_options(const struct sif_sqfs_writer *w
 
 void sq_writer_warn(struct sif_sqfs_writer *w, const char *fmt, ...)
 {
-	if (w->o.warn == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	sb_vwarnf(w->o.warn, w->o.warn_ctx, fmt, ap);
 	va_end(ap);
-	w->o.warn(w->o.warn_ctx, msg);
-	free(msg);
 }
 
 static uint32_t clamp_mtime(struct sif_sqfs_writer *w, int64_t t, const char *path)
