@@ -136,6 +136,24 @@ int bootstrap_owner_hook(void *ctx, int dirfd, const char *name, const char *pat
 			 const struct stat *st, struct sif_sqfs_attr *a, sb_error_t *err);
 void bootstrap_owner_ctx_release(struct bootstrap_owner_ctx *c);
 
+/* Streaming form of the oci, oci-archive, docker-archive and docker agents
+ * (issue 5): no root filesystem. bootstrap_stream_open reads the image and
+ * its config (res->oci_config, image_digest; r->rootfs only names where the
+ * docker agent may put its pulled layout, beside it); bootstrap_stream_fill
+ * adds the image's merged tree to w, file data streamed from the blobs.
+ * open returns NULL with *err, or NULL with *err left NULL when agent has no
+ * streaming form. */
+struct sif_sqfs_writer;
+struct bootstrap_stream;
+struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct bootstrap_request *r,
+					       struct bootstrap_result *res, sb_error_t *err);
+int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err);
+void bootstrap_stream_close(struct bootstrap_stream *bs);
+
+/* docker.c: pulls the request's image into a new OCI layout beside
+ * r->rootfs (registered for cleanup); returns its path (malloc'd) or NULL. */
+char *bootstrap_docker_pull(const struct bootstrap_request *r, sb_error_t *err);
+
 /* The agents of this folder. */
 extern const struct bootstrap_ops bootstrap_docker_ops;
 extern const struct bootstrap_ops bootstrap_oras_ops;

@@ -49,12 +49,11 @@ static int apply_layout(const struct bootstrap_request *r, const char *layout,
 	return bootstrap_oci_ops.materialise(&rq, res, err);
 }
 
-static int materialise(const struct bootstrap_request *r, struct bootstrap_result *res,
-		       sb_error_t *err)
+char *bootstrap_docker_pull(const struct bootstrap_request *r, sb_error_t *err)
 {
 	struct sb_registry_ref ref;
 	if (parse_ref(r, &ref, err) < 0)
-		return -1;
+		return NULL;
 	cleanup_free char *text = sb_registry_ref_string(&ref);
 	sb_registry_ref_release(&ref);
 	struct sb_registry_options o;
@@ -71,17 +70,35 @@ static int materialise(const struct bootstrap_request *r, struct bootstrap_resul
 	o.variant = slash ? slash + 1 : r->arch_variant;
 	if (o.warn == NULL)
 		o.warn = r->warn, o.warn_data = r->warn_ctx;
-	cleanup_free char *layout = sb_asprintf("%s.pull-XXXXXX", r->rootfs);
-	if (mkdtemp(layout) == NULL)
-		return sb_error_set(err, errno, "creating a directory beside %s", r->rootfs);
+	char *layout = sb_asprintf("%s.pull-XXXXXX", r->rootfs);
+	if (mkdtemp(layout) == NULL) {
+		sb_error_set(err, errno, "creating a directory beside %s", r->rootfs);
+		free(layout);
+		return NULL;
+	}
 	sb_cleanup_add(layout, 1);
 	struct sb_registry_image *img = NULL;
 	int rc = sb_registry_pull(text, &o, layout, &img, err);
-	if (rc == 0)
-		rc = apply_layout(r, layout, res, err);
 	sb_registry_image_free(img);
+	if (rc < 0) {
+		sb_rm_rf(layout, NULL);
+		sb_cleanup_remove(layout);
+		free(layout);
+		return NULL;
+	}
+	return layout;
+}
+
+static int materialise(const struct bootstrap_request *r, struct bootstrap_result *res,
+		       sb_error_t *err)
+{
+	char *layout = bootstrap_docker_pull(r, err);
+	if (layout == NULL)
+		return -1;
+	int rc = apply_layout(r, layout, res, err);
 	sb_rm_rf(layout, NULL);
 	sb_cleanup_remove(layout);
+	free(layout);
 	return rc;
 }
 

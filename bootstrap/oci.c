@@ -14,6 +14,7 @@
 #include "bootstrap/bootstrap.h"
 #include "bootstrap/oci/oci.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/strbuf.h"
 
 /* Splits From into an existing path and a reference: the whole value when it
@@ -111,3 +112,80 @@ static int mat_docker_archive(const struct bootstrap_request *r, struct bootstra
 const struct bootstrap_ops bootstrap_oci_ops = { validate, mat_layout };
 const struct bootstrap_ops bootstrap_oci_archive_ops = { validate, mat_oci_archive };
 const struct bootstrap_ops bootstrap_docker_archive_ops = { validate, mat_docker_archive };
+
+/* ---------------------------------------------------------- streaming form */
+
+struct bootstrap_stream {
+	struct oci_store *s;
+	struct oci_image *img;
+	char *layout; /* docker: the pulled layout, removed at close */
+	const struct bootstrap_request *r;
+};
+
+void bootstrap_stream_close(struct bootstrap_stream *bs)
+{
+	if (bs == NULL)
+		return;
+	oci_image_free(bs->img);
+	oci_store_free(bs->s);
+	if (bs->layout) {
+		sb_rm_rf(bs->layout, NULL);
+		sb_cleanup_remove(bs->layout);
+		free(bs->layout);
+	}
+	free(bs);
+}
+
+struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct bootstrap_request *r,
+					       struct bootstrap_result *res, sb_error_t *err)
+{
+	enum oci_source_kind kind;
+	bool docker = strcmp(agent, "docker") == 0;
+	if (docker || strcmp(agent, "oci") == 0)
+		kind = OCI_SOURCE_LAYOUT;
+	else if (strcmp(agent, "oci-archive") == 0)
+		kind = OCI_SOURCE_OCI_ARCHIVE;
+	else if (strcmp(agent, "docker-archive") == 0)
+		kind = OCI_SOURCE_DOCKER_ARCHIVE;
+	else
+		return NULL;
+	struct bootstrap_stream *bs = sb_xcalloc(1, sizeof(*bs));
+	bs->r = r;
+	const char *from = bootstrap_header_get(r, "from");
+	cleanup_free char *path = NULL, *ref = NULL;
+	if (docker) {
+		bs->layout = bootstrap_docker_pull(r, err);
+		if (bs->layout == NULL)
+			goto fail;
+		path = sb_strdup(bs->layout);
+	} else if (validate(r, err) < 0 || split_from(from, &path, &ref, err) < 0) {
+		goto fail;
+	}
+	struct oci_platform plat, *want = NULL;
+	if (r->arch) {
+		oci_platform_parse(r->arch, r->arch_variant, &plat, NULL);
+		want = &plat;
+	}
+	bs->s = kind == OCI_SOURCE_LAYOUT ? oci_store_open_dir(path, err) : oci_store_open_tar(path, err);
+	if (bs->s == NULL)
+		goto fail;
+	bs->img = oci_image_open(bs->s, kind, ref, want, r->warn, r->warn_ctx, err);
+	if (bs->img == NULL)
+		goto fail;
+	res->oci_config = sb_strndup(bs->img->config_json, bs->img->config_len);
+	res->oci_config_len = bs->img->config_len;
+	res->image_digest = bs->img->manifest_digest ? sb_strdup(bs->img->manifest_digest) : NULL;
+	return bs;
+fail:
+	if (!docker && from)
+		sb_error_wrap(err, "%s", from);
+	bootstrap_stream_close(bs);
+	return NULL;
+}
+
+int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err)
+{
+	if (oci_image_stream(bs->s, bs->img, w, bs->r->warn, bs->r->warn_ctx, err) < 0)
+		return sb_error_wrap(err, "%s", bootstrap_header_get(bs->r, "from"));
+	return 0;
+}

@@ -50,7 +50,10 @@ static int add_skeleton(struct sif_sqfs_writer *w, int rootfd, int64_t mtime, sb
 	size_t n;
 	const struct image_skel_entry *sk = image_skeleton(&n);
 	for (size_t i = 0; i < n; i++) {
-		int fd = sb_open_in_root(rootfd, sk[i].path, O_PATH | O_NOFOLLOW);
+		/* rootfd -1: after a streamed tree, what the writer lacks */
+		if (rootfd < 0 && sif_sqfs_writer_exists(w, sk[i].path))
+			continue;
+		int fd = rootfd < 0 ? -1 : sb_open_in_root(rootfd, sk[i].path, O_PATH | O_NOFOLLOW);
 		if (fd >= 0) {
 			close(fd);
 			continue;
@@ -107,9 +110,11 @@ static int add_partition(struct sif_image *img, const struct build_options *o,
 	struct sif_sqfs_walk_options wo = { .owner_hook = ai->owners ? bootstrap_owner_hook : NULL,
 					    .owner_ctx = &oc };
 	struct sif_sqfs_writer *w = sif_sqfs_writer_open(sif_object_fd(img), (uint64_t)start, &so, err);
+	int64_t mtime = o->reproducible ? o->epoch : (int64_t)time(NULL);
 	int r = (w == NULL ||
-		 add_skeleton(w, rootfd, o->reproducible ? o->epoch : (int64_t)time(NULL), err) < 0 ||
-		 sif_sqfs_pack_dir(w, dir, &wo, err) < 0 ||
+		 (ai->fill ? ai->fill(ai->fill_ctx, w, err) < 0 || add_skeleton(w, -1, mtime, err) < 0
+			   : add_skeleton(w, rootfd, mtime, err) < 0 ||
+				     sif_sqfs_pack_dir(w, dir, &wo, err) < 0) ||
 		 sif_sqfs_writer_finish(w, &size, err) < 0 ||
 		 sif_object_note_written(img, (int64_t)size, err) < 0)
 		? -1 : 0;
@@ -117,7 +122,7 @@ static int add_partition(struct sif_image *img, const struct build_options *o,
 	bootstrap_owner_ctx_release(&oc);
 	if (r < 0) {
 		sif_object_abort(img);
-		return sb_error_wrap(err, "packing %s", dir);
+		return ai->fill ? -1 : sb_error_wrap(err, "packing %s", dir);
 	}
 	return sif_object_commit(img, err) < 0 ? -1 : 0;
 }
@@ -144,9 +149,9 @@ static int add_metadata(struct sif_image *img, int rootfd, const struct assemble
 	return sif_add_object(img, &in, ai->oci_config, strlen(ai->oci_config), err) < 0 ? -1 : 0;
 }
 
-static int image_arch(int rootfd)
+static int image_arch(int rootfd, const char *arch)
 {
-	const char *a = image_elf_arch(rootfd, "/bin/sh");
+	const char *a = arch ? arch : image_elf_arch(rootfd, "/bin/sh");
 	int code = a ? sif_arch_from_name(a) : 0;
 	return code ? code : sif_arch_from_name(image_host_arch());
 }
@@ -167,7 +172,7 @@ static int write_image(const struct build_options *o, const struct assemble_inpu
 		return -1;
 	int r = add_metadata(img, rootfd, ai, err);
 	if (r == 0)
-		r = add_partition(img, o, ai, rootfd, image_arch(rootfd), err);
+		r = add_partition(img, o, ai, rootfd, image_arch(rootfd, ai->arch), err);
 	if (sif_close(img, r == 0 ? err : NULL) < 0)
 		r = -1;
 	return r;

@@ -1,8 +1,8 @@
 /* builder/convert.c: an image reference -> SIF. The agent lays the image down
  * as a root filesystem in the build's temporary directory (owners it cannot
  * store go to the ownership map), Apptainer's OCI metadata is written into it,
- * and the tree is packed. (The streaming path without a rootfs on disk is the
- * next step of issue 5.) */
+ * and the tree is packed. By default the references are streamed instead
+ * (stream.c: no rootfs on disk); SIFBUILD_NO_STREAM=1 keeps this path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,24 +113,15 @@ struct convert {
 	struct bootstrap_oci_meta meta;
 };
 
-static int materialise(const struct build_options *o, const char *agent, const char *from,
-		       struct convert *c, sb_error_t *err)
+static int materialise(const struct build_options *o, const char *agent,
+		       const struct bootstrap_request *rq, struct convert *c, sb_error_t *err)
 {
 	const struct bootstrap_agent *a = bootstrap_find(agent);
 	if (a == NULL || a->ops == NULL)
 		return sb_error_set_status(err, 1, 0, "%s: the %s agent is not available in this "
 					   "version of sifbuild", o->source, agent);
-	struct defparse_kv header[2] = { { (char *)"bootstrap", (char *)agent, 0 },
-					 { (char *)"from", (char *)from, 0 } };
-	struct sb_registry_options ro;
-	registry_options(o, &ro);
-	struct bootstrap_request rq = {
-		.header = header, .n_header = 2, .rootfs = c->rootfs, .arch = o->arch,
-		.arch_variant = o->arch_variant, .privileged = geteuid() == 0, .owners = c->owners,
-		.warn = o->warn, .warn_ctx = o->warn_ctx, .registry = &ro,
-	};
 	/* the agents' errors name the reference already */
-	if (a->ops->validate(&rq, err) < 0 || a->ops->materialise(&rq, &c->res, err) < 0)
+	if (a->ops->validate(rq, err) < 0 || a->ops->materialise(rq, &c->res, err) < 0)
 		return -1;
 	return 0;
 }
@@ -153,15 +144,30 @@ int convert_reference(const struct build_options *o, sb_error_t *err)
 	c.rootfs = sb_asprintf("%s/rootfs", c.workdir);
 	c.owners = geteuid() == 0 ? NULL : sb_ownership_new();
 	cleanup_free char *def = sb_asprintf("bootstrap: %s\nfrom: %s\n\n", agent, from);
-	int r = mkdir(c.rootfs, 0755) < 0 ? sb_error_set(err, errno, "%s", c.rootfs) : 0;
+	struct defparse_kv header[2] = { { (char *)"bootstrap", (char *)agent, 0 },
+					 { (char *)"from", (char *)from, 0 } };
+	struct sb_registry_options ro;
+	registry_options(o, &ro);
+	struct bootstrap_request rq = {
+		.header = header, .n_header = 2, .rootfs = c.rootfs, .arch = o->arch,
+		.arch_variant = o->arch_variant, .privileged = geteuid() == 0,
+		.owners = c.owners, .warn = o->warn, .warn_ctx = o->warn_ctx, .registry = &ro,
+	};
+	int r = convert_stream(o, agent, &rq, c.workdir, def, err);
+	if (r == 1)
+		r = mkdir(c.rootfs, 0755) < 0 ? sb_error_set(err, errno, "%s", c.rootfs) : 0;
+	else
+		goto done;
 	if (r == 0)
-		r = materialise(o, agent, from, &c, err);
+		r = materialise(o, agent, &rq, &c, err);
 	if (r == 0)
 		r = write_oci_metadata(c.rootfs, &c.res, o, &c.meta, err);
 	if (r == 0) {
-		struct assemble_input ai = { c.rootfs, def, c.meta.oci_config, c.owners };
+		struct assemble_input ai = { .rootfs = c.rootfs, .def = def,
+					     .oci_config = c.meta.oci_config, .owners = c.owners };
 		r = assemble_sif(o, &ai, err);
 	}
+done:
 	sb_rm_rf(c.workdir, NULL);
 	sb_cleanup_remove(c.workdir);
 	bootstrap_result_release(&c.res);

@@ -8,6 +8,10 @@ enum source_kind { SOURCE_DIR, SOURCE_SIF, SOURCE_DEF, SOURCE_URI };
 enum source_kind build_source_kind(const char *source);
 
 struct sb_ownership;
+struct sif_sqfs_writer;
+
+/* Fills a SquashFS writer (streaming builds): 0, or -1 with *err. */
+typedef int (*assemble_fill_fn)(void *ctx, struct sif_sqfs_writer *w, sb_error_t *err);
 
 /* What goes into a SIF: the root filesystem on disk, the definition text
  * stored as Def.FILE, the OCI image config (oci-config.json, may be NULL) and
@@ -17,12 +21,26 @@ struct assemble_input {
 	const char *def;
 	const char *oci_config;
 	struct sb_ownership *owners;
+	/* Streaming: when fill is set, the partition's tree comes from
+	 * fill(fill_ctx) instead of rootfs, which then holds only the
+	 * metadata read for inspect-metadata.json; arch (Go name, may be NULL)
+	 * names the image architecture. */
+	assemble_fill_fn fill;
+	void *fill_ctx;
+	const char *arch;
 };
 int assemble_sif(const struct build_options *o, const struct assemble_input *ai, sb_error_t *err);
 
 /* convert.c: an image reference (oci:, oci-archive:, docker-archive:,
- * docker://) -> SIF, through a root filesystem in the build's temp dir. */
+ * docker://) -> SIF, streamed (stream.c), or with SIFBUILD_NO_STREAM=1
+ * through a root filesystem in the build's temp dir. */
 int convert_reference(const struct build_options *o, sb_error_t *err);
+/* stream.c: the same without a root filesystem on disk (issue 5); returns
+ * 1 without doing anything when the reference cannot be streamed. */
+struct bootstrap_request;
+int convert_stream(const struct build_options *o, const char *agent,
+		   const struct bootstrap_request *rq, const char *workdir, const char *def,
+		   sb_error_t *err);
 /* oras://REF: the SIF artifact pulled to the target. */
 int convert_oras(const struct build_options *o, sb_error_t *err);
 

@@ -140,7 +140,7 @@ static int apply_entries(struct oci_unpacker *u, struct archive *tar, sb_error_t
 	struct archive_entry *e;
 	int r;
 	while ((r = archive_read_next_header(tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		if (oci_apply_entry(u, tar, e, err) < 0)
+		if ((u->each ? u->each(u->each_ctx, tar, e, err) : oci_apply_entry(u, tar, e, err)) < 0)
 			return -1;
 	}
 	if (r != ARCHIVE_EOF)
@@ -221,6 +221,19 @@ out:
 	EVP_MD_CTX_free(ts.md);
 	free(rs);
 	u->label = NULL;
+	return r;
+}
+
+int oci_layer_each(oci_read_fn read, void *rctx, const char *label, const char *diff_id,
+		   oci_entry_fn fn, void *fctx, sb_error_t *err)
+{
+	struct oci_unpacker *u = sb_xcalloc(1, sizeof(*u));
+	u->each = fn;
+	u->each_ctx = fctx;
+	u->rootfd = -1;
+	int r = oci_unpacker_apply(u, read, rctx, label, diff_id, err);
+	sb_error_free(&u->read_err);
+	free(u);
 	return r;
 }
 

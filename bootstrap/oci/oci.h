@@ -200,6 +200,15 @@ void oci_unpacker_free(struct oci_unpacker *u);
 int oci_image_unpack(struct oci_store *s, const struct oci_image *img, const char *rootfs,
 		     const struct oci_apply_options *o, sb_error_t *err);
 
+/* Streaming conversion (stream.c): the layers of img merged in memory from
+ * their tar headers (the rules of oci_image_unpack: whiteouts, opaque
+ * directories, hard links, implied parents) and added to w, file data read
+ * straight from the verified blobs; nothing is written to disk. Owners,
+ * modes, device numbers and xattrs are the headers' own. */
+struct sif_sqfs_writer;
+int oci_image_stream(struct oci_store *s, const struct oci_image *img, struct sif_sqfs_writer *w,
+		     oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+
 /* ------------------------------------------------- config and its metadata */
 
 struct oci_config;

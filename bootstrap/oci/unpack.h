@@ -24,7 +24,21 @@ struct dir_time {
 	struct timespec mtime;
 };
 
+struct archive;
+struct archive_entry;
+
+/* Called for each tar entry of a layer read with oci_layer_each. */
+typedef int (*oci_entry_fn)(void *ctx, struct archive *tar, struct archive_entry *e,
+			    sb_error_t *err);
+
+/* Reads one layer (tar, gzip or zstd, sniffed; checked against diff_id when
+ * not NULL) and hands every entry to fn, without touching any filesystem. */
+int oci_layer_each(oci_read_fn read, void *rctx, const char *label, const char *diff_id,
+		   oci_entry_fn fn, void *fctx, sb_error_t *err);
+
 struct oci_unpacker {
+	oci_entry_fn each;     /* oci_layer_each: entries go here, not to a rootfs */
+	void *each_ctx;
 	int rootfd;
 	char *rootfs;
 	struct oci_apply_options o;

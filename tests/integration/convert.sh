@@ -48,6 +48,53 @@ check_image() { # NAME SIF
 }
 
 export SOURCE_DATE_EPOCH=1700000000
+
+# Streaming (the default for references) against the rootfs path
+# (SIFBUILD_NO_STREAM=1): the same listing and the same file contents.
+contents() { # SIF DIR: md5 of every regular file of the partition
+	off=$("$SIFBUILD" sif info 4 "$1" | sed -n 's/^ *Offset: *//p')
+	rm -rf "$2" && unsquashfs -o "$off" -no-xattrs -d "$2" "$1" >/dev/null 2>&1
+	chmod -R u+rwX "$2" # modes are in the listing; as a user, read everything
+	(cd "$2" && find . -type f -print0 | sort -z | xargs -0 md5sum)
+	rm -rf "$2"
+}
+compare_stream() { # NAME REF [BUILD OPTIONS...]
+	name=$1 ref=$2
+	shift 2
+	rm -f "$T/st.sif" "$T/rf.sif"
+	run "$SIFBUILD" build "$@" "$T/st.sif" "$ref"
+	expect_rc 0 "$name: streamed build"
+	SIFBUILD_NO_STREAM=1 "$SIFBUILD" build "$@" "$T/rf.sif" "$ref" >/dev/null 2>"$T/rf.err" ||
+		fail "$name: rootfs build ($(cat "$T/rf.err"))"
+	listing "$T/st.sif" >"$T/st.l"
+	listing "$T/rf.sif" >"$T/rf.l"
+	if [ -s "$T/st.l" ] && cmp -s "$T/st.l" "$T/rf.l"; then
+		pass "$name: streamed listing equals the rootfs path's"
+	else
+		fail "$name: streamed listing equals the rootfs path's"
+		diff "$T/rf.l" "$T/st.l" | head -20
+	fi
+	contents "$T/st.sif" "$T/st.x" >"$T/st.c"
+	contents "$T/rf.sif" "$T/rf.x" >"$T/rf.c"
+	[ -s "$T/st.c" ] && cmp -s "$T/st.c" "$T/rf.c" &&
+		pass "$name: streamed file contents equal the rootfs path's" ||
+		fail "$name: streamed file contents equal the rootfs path's"
+}
+# peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs
+peak_tmp() { # DIR CMD...
+	d=$1
+	shift
+	rm -rf "$d" && mkdir "$d"
+	SIFBUILD_TMPDIR="$d" "$@" >/dev/null 2>&1 &
+	pid=$! peak=0
+	while kill -0 $pid 2>/dev/null; do
+		k=$(du -sk "$d" 2>/dev/null | cut -f1)
+		[ "${k:-0}" -gt "$peak" ] && peak=$k
+		sleep 0.02
+	done
+	wait $pid
+	echo "$peak"
+}
 run "$SIFBUILD" build "$T/layout.sif" "oci:$FX/oci:base"
 expect_rc 0 "oci: layout"
 check_image oci "$T/layout.sif"
@@ -66,6 +113,23 @@ if [ "${HAVE_ARCHIVES:-0}" = 1 ]; then
 	[ "$a" = "$b" ] && pass "oci: and oci-archive: give the same tree" ||
 		fail "oci: and oci-archive: give the same tree"
 fi
+
+compare_stream "oci:base" "oci:$FX/oci:base"
+compare_stream "oci:edge" "oci:$FX/oci:edge"
+compare_stream "oci:multi" "oci:$FX/oci:multi"
+compare_stream "oci:multi arm64" "oci:$FX/oci:multi" --arch arm64
+if [ "${HAVE_ARCHIVES:-0}" = 1 ]; then
+	compare_stream "oci-archive:base" "oci-archive:$FX/base.oci.tar"
+	compare_stream "docker-archive:base" "docker-archive:$FX/base.docker.tar"
+fi
+# no root filesystem in the build's temp dir while streaming
+kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build "$T/tmp.sif" "oci:$FX/oci:base")
+[ "$kb" -le 64 ] && pass "streamed build: temp dir peak ${kb} kB" ||
+	fail "streamed build: temp dir peak ${kb} kB (more than 64)"
+[ -z "$(ls -A "$T/tmpd")" ] && pass "streamed build leaves the temp dir empty" ||
+	fail "streamed build leaves the temp dir empty"
+kb2=$(SIFBUILD_NO_STREAM=1 peak_tmp "$T/tmpd" "$SIFBUILD" build "$T/tmp.sif" "oci:$FX/oci:base")
+echo "# temp dir peak: streamed ${kb} kB, rootfs path ${kb2} kB"
 run "$SIFBUILD" build "$T/again.sif" "oci:$FX/oci:base"
 cmp -s "$T/layout.sif" "$T/again.sif" && pass "conversion is reproducible under SOURCE_DATE_EPOCH" ||
 	fail "conversion is reproducible under SOURCE_DATE_EPOCH"
@@ -91,6 +155,7 @@ if command -v docker-registry >/dev/null && command -v jq >/dev/null; then
 		run "$SIFBUILD" build --nohttps "$T/reg.sif" "docker://127.0.0.1:$port/seed/busybox:latest"
 		expect_rc 0 "docker:// from a local registry"
 		check_image docker "$T/reg.sif"
+		compare_stream "docker://" "docker://127.0.0.1:$port/seed/busybox:latest" --nohttps
 		run "$SIFBUILD" sif dump 1 "$T/reg.sif"
 		expect_match out "^from: 127.0.0.1:$port/seed/busybox:latest$" "Def.FILE keeps the reference"
 		run "$SIFBUILD" push --nohttps "$T/reg.sif" "oras://127.0.0.1:$port/test/roundtrip:v1"
