@@ -207,14 +207,8 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 
 void oci_warnf(oci_warn_fn warn, void *ctx, const char *fmt, ...)
 {
-	if (warn == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		abort();
+	sb_vwarnf(warn, ctx, fmt, ap);
 	va_end(ap);
-	warn(ctx, m);
-	free(m);
 }

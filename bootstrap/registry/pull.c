@@ -43,15 +43,9 @@ void sb_registry_image_free(struct sb_registry_image *img)
 
 void sb_reg_warn(const struct sb_registry_options *opts, const char *fmt, ...)
 {
-	if (opts->warn == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) >= 0) {
-		opts->warn(opts->warn_data, s);
-		free(s);
-	}
+	sb_vwarnf(opts->warn, opts->warn_data, fmt, ap);
 	va_end(ap);
 }
 
