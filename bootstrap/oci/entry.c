@@ -36,13 +36,13 @@ struct target {
 };
 
 /* Link targets, also when not convertible to the locale's charset. */
-static const char *hardlink_of(struct archive_entry *e)
+const char *oci_entry_hardlink(struct archive_entry *e)
 {
 	const char *l = archive_entry_hardlink(e);
 	return l ? l : archive_entry_hardlink_utf8(e);
 }
 
-static const char *symlink_of(struct archive_entry *e)
+const char *oci_entry_symlink(struct archive_entry *e)
 {
 	const char *l = archive_entry_symlink(e);
 	return l ? l : archive_entry_symlink_utf8(e);
@@ -210,7 +210,7 @@ static int make_dir(struct oci_unpacker *u, struct archive_entry *e, const struc
 static int make_link(struct oci_unpacker *u, struct archive_entry *e, const struct target *t,
 		     sb_error_t *err)
 {
-	cleanup_free char *rel = oci_clean_name(hardlink_of(e));
+	cleanup_free char *rel = oci_clean_name(oci_entry_hardlink(e));
 	if (rel == NULL || *rel == '\0')
 		return bad_name(u, t->name, "hard link target outside the root filesystem", err);
 	struct target src;
@@ -228,7 +228,7 @@ static int make_link(struct oci_unpacker *u, struct archive_entry *e, const stru
 	else if (r > 0)
 		r = sb_error_set_status(err, 2, 0, "%s: hard link \"%s\": target \"%s\" not found "
 					"in the root filesystem", u->label, t->name,
-					hardlink_of(e));
+					oci_entry_hardlink(e));
 	else if (u->o.owners)
 		sb_ownership_link(u->o.owners, t->path, src.path);
 	target_clear(&src);
@@ -278,7 +278,7 @@ static int make_node(struct oci_unpacker *u, struct archive_entry *e, const stru
 static int make_symlink(struct oci_unpacker *u, struct archive_entry *e, const struct target *t,
 			sb_error_t *err)
 {
-	const char *target = symlink_of(e);
+	const char *target = oci_entry_symlink(e);
 	if (target == NULL)
 		return bad_name(u, t->name, "symbolic link without a target", err);
 	if (symlinkat(target, t->dirfd, t->base) < 0)
@@ -320,7 +320,7 @@ int oci_apply_entry(struct oci_unpacker *u, struct archive *a, struct archive_en
 		target_clear(&t);
 		return -1;
 	}
-	bool hardlink = hardlink_of(e) != NULL;
+	bool hardlink = oci_entry_hardlink(e) != NULL;
 	mode_t type = archive_entry_filetype(e);
 	bool exists_dir;
 	int r = clear_way(u, &t, !hardlink && type == AE_IFDIR, &exists_dir, err);

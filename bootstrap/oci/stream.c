@@ -281,18 +281,6 @@ static void set_attrs(struct sino *i, struct archive_entry *e)
 	}
 }
 
-static const char *hardlink_of(struct archive_entry *e)
-{
-	const char *l = archive_entry_hardlink(e);
-	return l ? l : archive_entry_hardlink_utf8(e);
-}
-
-static const char *symlink_of(struct archive_entry *e)
-{
-	const char *l = archive_entry_symlink(e);
-	return l ? l : archive_entry_symlink_utf8(e);
-}
-
 static int bad(struct stream *st, const char *name, const char *why, sb_error_t *err)
 {
 	return sb_error_set_status(err, 2, 0, "%s: entry \"%s\": %s", st->label, name, why);
@@ -301,7 +289,7 @@ static int bad(struct stream *st, const char *name, const char *why, sb_error_t 
 static int link_entry(struct stream *st, struct archive_entry *e, const char *name,
 		      struct snode *d, const char *base, struct snode *old, sb_error_t *err)
 {
-	cleanup_free char *rel = oci_clean_name(hardlink_of(e));
+	cleanup_free char *rel = oci_clean_name(oci_entry_hardlink(e));
 	if (rel == NULL || *rel == '\0')
 		return bad(st, name, "hard link target outside the root filesystem", err);
 	const char *tbase;
@@ -310,7 +298,7 @@ static int link_entry(struct stream *st, struct archive_entry *e, const char *na
 	if (t == NULL || is_dir(t))
 		return sb_error_set_status(err, 2, 0, "%s: hard link \"%s\": target \"%s\" not "
 					   "found in the root filesystem", st->label, name,
-					   hardlink_of(e));
+					   oci_entry_hardlink(e));
 	if (t == old)
 		return 0; /* a link to itself */
 	struct sino *i = t->ino;
@@ -351,7 +339,7 @@ static int pass1_entry(void *ctx, struct archive *a, struct archive_entry *e, sb
 		return sb_error_set_status(err, 2, errno, "%s: entry \"%s\": parent directory",
 					   st->label, name);
 	struct snode *old = child_of(d, base, strlen(base));
-	bool hardlink = hardlink_of(e) != NULL;
+	bool hardlink = oci_entry_hardlink(e) != NULL;
 	if (hardlink)
 		return link_entry(st, e, name, d, base, old, err);
 	if (old && type == AE_IFDIR && is_dir(old)) {
@@ -365,12 +353,12 @@ static int pass1_entry(void *ctx, struct archive *a, struct archive_entry *e, sb
 		oci_warnf(st->warn, st->warn_ctx, "%s: socket %s skipped", st->label, rel);
 		return 0;
 	}
-	if (type == AE_IFLNK && symlink_of(e) == NULL)
+	if (type == AE_IFLNK && oci_entry_symlink(e) == NULL)
 		return bad(st, name, "symbolic link without a target", err);
 	struct sino *i = new_ino(type);
 	set_attrs(i, e);
 	if (type == AE_IFLNK) {
-		i->link = sb_strdup(symlink_of(e));
+		i->link = sb_strdup(oci_entry_symlink(e));
 		i->mode = 0777;
 	}
 	i->layer = st->layer;

@@ -27,6 +27,11 @@ struct dir_time {
 struct archive;
 struct archive_entry;
 
+/* Hard-link and symlink targets of a tar entry, also when they cannot be
+ * converted to the locale's charset (borrowed; NULL when none). */
+const char *oci_entry_hardlink(struct archive_entry *e);
+const char *oci_entry_symlink(struct archive_entry *e);
+
 /* Called for each tar entry of a layer read with oci_layer_each. */
 typedef int (*oci_entry_fn)(void *ctx, struct archive *tar, struct archive_entry *e,
 			    sb_error_t *err);
