@@ -10,7 +10,6 @@
 #include "builder/internal.h"
 #include "common/cleanup.h"
 #include "common/strbuf.h"
-#include "defparse/defparse.h"
 #include "sif/sif.h"
 
 static bool has_sif_magic(const char *path)
@@ -66,15 +65,6 @@ static int not_yet(const char *source, const char *what, sb_error_t *err)
 				   source, what);
 }
 
-static int definition_source(const struct build_options *o, sb_error_t *err)
-{
-	struct defparse_def *def = defparse_parse_file(o->source, NULL, err);
-	if (def == NULL)
-		return -1;
-	defparse_def_free(def);
-	return not_yet(o->source, "builds from definition files", err);
-}
-
 int build_run(const struct build_options *o, sb_error_t *err)
 {
 	enum source_kind kind = build_source_kind(o->source);
@@ -92,7 +82,7 @@ int build_run(const struct build_options *o, sb_error_t *err)
 		if (stat(o->source, &st) < 0)
 			return sb_error_set_status(err, 2, errno, "%s: cannot read the build source",
 						   o->source);
-		return definition_source(o, err);
+		return build_definition(o, err);
 	}
 	if (check_target(o, err) < 0)
 		return -1;

@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "builder/sandbox/sandbox.h"
 #include "common/error.h"
+
+struct defparse_buildargs;
 
 struct build_options {
 	const char *target;      /* TARGET.sif, or a directory with sandbox */
@@ -25,6 +28,19 @@ struct build_options {
 	bool disable_cache;      /* --disable-cache */
 	void (*warn)(void *ctx, const char *msg); /* warning sink, may be NULL */
 	void *warn_ctx;
+
+	/* Definition-file builds (issue 6). */
+	bool update;             /* --update: build on top of the existing sandbox TARGET */
+	bool notest;             /* --notest: do not run %test */
+	const char *section;     /* --section LIST ("all" when NULL) */
+	const struct defparse_buildargs *build_args; /* --build-arg(-file), may be NULL */
+	bool warn_unused_args;   /* --warn-unused-build-args */
+	bool fix_perms;          /* --fix-perms: owner rwX everywhere in the base */
+	bool no_cleanup;         /* --no-cleanup: keep the build directory */
+	const char *const *binds; /* --bind specs for %post/%test */
+	size_t n_binds;
+	struct sb_mode_request mode; /* --userns-mode, --fakeroot, --ignore-* */
+	int verbosity;           /* -q: -1, default 0, -v: 1 */
 };
 
 /* Runs the build. Returns 0, or -1 with *err (status 2 for bad input). The

@@ -40,7 +40,7 @@ static void progress_to_stderr(void *data, const char *text)
 	fputs(text, stderr);
 }
 
-static void registry_options(const struct build_options *o, struct sb_registry_options *ro)
+void build_registry_options(const struct build_options *o, struct sb_registry_options *ro)
 {
 	sb_registry_options_init(ro);
 	ro->nohttps = o->nohttps;
@@ -57,14 +57,13 @@ static void registry_options(const struct build_options *o, struct sb_registry_o
 int convert_oras(const struct build_options *o, sb_error_t *err)
 {
 	struct sb_registry_options ro;
-	registry_options(o, &ro);
+	build_registry_options(o, &ro);
 	/* The artifact is the image: pulled, verified and renamed onto the target. */
 	return sb_registry_pull_sif(o->source, &ro, o->target, NULL, err);
 }
 
-static int write_oci_metadata(const char *rootfs, const struct bootstrap_result *res,
-			      const struct build_options *o, struct bootstrap_oci_meta *m,
-			      sb_error_t *err)
+int build_agent_metadata(const char *rootfs, const struct bootstrap_result *res,
+			 const struct build_options *o, struct bootstrap_oci_meta *m, sb_error_t *err)
 {
 	cleanup_close int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -147,7 +146,7 @@ int convert_reference(const struct build_options *o, sb_error_t *err)
 	struct defparse_kv header[2] = { { (char *)"bootstrap", (char *)agent, 0 },
 					 { (char *)"from", (char *)from, 0 } };
 	struct sb_registry_options ro;
-	registry_options(o, &ro);
+	build_registry_options(o, &ro);
 	struct bootstrap_request rq = {
 		.header = header, .n_header = 2, .rootfs = c.rootfs, .arch = o->arch,
 		.arch_variant = o->arch_variant, .privileged = geteuid() == 0,
@@ -161,7 +160,7 @@ int convert_reference(const struct build_options *o, sb_error_t *err)
 	if (r == 0)
 		r = materialise(o, agent, &rq, &c, err);
 	if (r == 0)
-		r = write_oci_metadata(c.rootfs, &c.res, o, &c.meta, err);
+		r = build_agent_metadata(c.rootfs, &c.res, o, &c.meta, err);
 	if (r == 0) {
 		struct assemble_input ai = { .rootfs = c.rootfs, .def = def,
 					     .oci_config = c.meta.oci_config, .owners = c.owners };

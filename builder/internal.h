@@ -41,6 +41,18 @@ struct bootstrap_request;
 int convert_stream(const struct build_options *o, const char *agent,
 		   const struct bootstrap_request *rq, const char *workdir, const char *def,
 		   sb_error_t *err);
+/* The registry options of a build (transport, auth, cache, progress). */
+struct sb_registry_options;
+void build_registry_options(const struct build_options *o, struct sb_registry_options *ro);
+/* What an agent's result puts into /.singularity.d of rootfs: for OCI
+ * sources 10-docker2singularity.sh, the generated runscript and labels.json
+ * (*m filled, m->oci_config the SIF object); otherwise the agent's runscript. */
+struct bootstrap_result;
+struct bootstrap_oci_meta;
+int build_agent_metadata(const char *rootfs, const struct bootstrap_result *res,
+			 const struct build_options *o, struct bootstrap_oci_meta *m, sb_error_t *err);
+/* defbuild.c: a definition-file build (issue 6). */
+int build_definition(const struct build_options *o, sb_error_t *err);
 /* oras://REF: the SIF artifact pulled to the target. */
 int convert_oras(const struct build_options *o, sb_error_t *err);
 
