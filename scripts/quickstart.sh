@@ -13,16 +13,15 @@ mkdir -p build
 make -s -j2 -C build
 echo "==> build/sifbuild lint examples/hello.def"
 build/sifbuild lint examples/hello.def
-# The main job: a small root filesystem (Debian's static busybox, no network)
-# packed into a SIF image as this user, then looked at with 'sifbuild sif'.
-root=build/hello-rootfs
-rm -rf "$root" && mkdir -p "$root/bin" "$root/.singularity.d"
-cp /bin/busybox "$root/bin/busybox"
-for applet in sh echo ls cat; do ln -sf busybox "$root/bin/$applet"; done
-printf '#!/bin/sh\necho "Hello from a sifbuild image"\n' >"$root/.singularity.d/runscript"
-chmod 755 "$root/.singularity.d/runscript"
-echo "==> build/sifbuild build --force build/hello.sif $root/"
-build/sifbuild build --force build/hello.sif "$root/"
-echo "==> build/sifbuild sif list build/hello.sif"
-build/sifbuild sif list build/hello.sif
+# The main job, with no network: the examples' base image made from Debian's
+# static busybox, then examples/hello.def built on it as this user (its %post
+# and %test run in a user namespace mapped to root) and run.
+echo "==> build/sifbuild build --force build/busybox-base.sif examples/busybox-base.def"
+build/sifbuild build --force build/busybox-base.sif examples/busybox-base.def
+echo "==> build/sifbuild build --force build/hello.sif examples/hello.def"
+build/sifbuild build --force build/hello.sif examples/hello.def
+echo "==> build/sifbuild run build/hello.sif"
+build/sifbuild run build/hello.sif
+echo "==> build/sifbuild inspect build/hello.sif"
+build/sifbuild inspect build/hello.sif
 echo "==> done: build/hello.sif; sifbuild is build/sifbuild (see build/sifbuild --help)"

@@ -14,11 +14,6 @@
 . "${SB_SRCDIR:-.}/tests/integration/lib.sh"
 SBRUN="$B/tests/sandbox/sbrun"
 ME=$(id -u)
-MIRROR=${SIFBUILD_DEBIAN_MIRROR:-$(debian_mirror)}
-[ -n "$MIRROR" ] || { echo "# SKIP: no Debian mirror in the apt sources"; exit 77; }
-CACHE=${SIFBUILD_TEST_CACHE:-/var/tmp/sifbuild-test-cache}
-TAR="$CACHE/bookworm-minbase-rpm.tar"
-
 [ "${SIFBUILD_SLOW_TESTS:-0}" = 1 ] || { echo "# SKIP: set SIFBUILD_SLOW_TESTS=1"; exit 77; }
 for t in dpkg-deb rpmbuild; do
 	command -v $t >/dev/null || { echo "# SKIP: $t missing (Debian packages dpkg, rpm)"; exit 77; }
@@ -34,27 +29,8 @@ trap cleanup EXIT
 
 # ------------------------------------------------------------- the rootfs
 
-make_cache() {
-	mkdir -p "$CACHE" 2>/dev/null
-	tmp="$CACHE/.build.$$"
-	if [ "$ME" -eq 0 ] && command -v debootstrap >/dev/null; then
-		timeout 900 debootstrap --variant=minbase --include=rpm,passwd bookworm \
-			"$tmp" "$MIRROR" >"$T/bootstrap.log" 2>&1 &&
-			tar --numeric-owner -C "$tmp" -cf "$TAR.part" . && mv "$TAR.part" "$TAR"
-		rc=$?
-		rm -rf "$tmp"
-	elif command -v mmdebstrap >/dev/null; then
-		timeout 900 mmdebstrap --mode=unshare --variant=minbase --include=rpm,passwd \
-			bookworm "$TAR.part" "$MIRROR" >"$T/bootstrap.log" 2>&1 && mv "$TAR.part" "$TAR"
-		rc=$?
-	else
-		echo "# SKIP: no cached rootfs and neither root+debootstrap nor mmdebstrap"
-		exit 77
-	fi
-	[ $rc -eq 0 ] || { tail -20 "$T/bootstrap.log"; echo "not ok - making the rootfs"; exit 1; }
-	chmod 644 "$TAR"
-}
-[ -r "$TAR" ] || make_cache
+. "$S/tests/integration/debian_rootfs.sh"
+debian_rootfs_cache
 
 # unpack MODE DIR: subuid mode unpacks inside the namespace so owners are
 # real; the others as the caller (everything owned by the caller). Device
