@@ -1,5 +1,5 @@
 /* builder/image/imgfs.c: writes into an image tree that never leave it
- * (see imgfs.h). */
+ * (see internal.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,9 +54,10 @@ static int resolve(int rootfd, const char *path, struct img_target *t)
 		char *base;
 		cleanup_free char *parent = split_path(cur, &base);
 		if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-			free(base);
+			free(base); /* the path or link names a directory */
+			target_release(t);
 			errno = EISDIR;
-			goto give_up;
+			return -1;
 		}
 		int pfd = sb_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
 		if (pfd < 0) {
@@ -207,14 +208,22 @@ int img_mkdirs(int rootfd, const char *path, unsigned mode, sb_error_t *err)
 		sb_strbuf_add(&cur, p, l);
 		p += l;
 		struct stat st;
-		if (img_stat(rootfd, cur.buf, &st) == 0 && S_ISDIR(st.st_mode))
+		bool there = img_stat(rootfd, cur.buf, &st) == 0;
+		if (there && S_ISDIR(st.st_mode))
 			continue;
+		if (there) {
+			r = sb_error_set(err, ENOTDIR, "creating directory /%s in the image", cur.buf);
+			break;
+		}
 		if (sb_mkdir_in_root(rootfd, cur.buf, mode, err) < 0) {
 			r = -1;
 			break;
 		}
+		/* mkdirat does not follow a dangling link that is in the way */
 		int fd = sb_open_in_root(rootfd, cur.buf, O_RDONLY | O_DIRECTORY);
-		if (fd < 0 || fchmod(fd, mode) < 0)
+		if (fd < 0)
+			r = sb_error_set(err, errno, "creating directory /%s in the image", cur.buf);
+		else if (fchmod(fd, mode) < 0)
 			r = sb_error_set(err, errno, "setting the mode of /%s in the image", cur.buf);
 		if (fd >= 0)
 			close(fd);

@@ -17,133 +17,9 @@
 #include "common/fs.h"
 #include "common/strbuf.h"
 #include "defparse/defparse.h"
+#include "tests/unit/tree_helpers.h"
 
 /* ------------------------------------------------------------ helpers */
-
-struct tree {
-	char *top;  /* temporary directory holding root/ and outside/ */
-	char *root; /* the image tree */
-	char *out;  /* a host directory next to it that nothing may touch */
-	int fd;
-};
-
-static struct tree tree_new(void)
-{
-	struct tree t;
-	char tmpl[] = "/tmp/sbmetaXXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-	t.top = sb_strdup(tmpl);
-	t.root = sb_asprintf("%s/root", tmpl);
-	t.out = sb_asprintf("%s/outside", tmpl);
-	ck_assert_int_eq(mkdir(t.root, 0755), 0);
-	ck_assert_int_eq(mkdir(t.out, 0755), 0);
-	t.fd = open(t.root, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_ge(t.fd, 0);
-	return t;
-}
-
-static void tree_free(struct tree *t)
-{
-	sb_error_t err = NULL;
-	close(t->fd);
-	ck_assert_int_eq(sb_rm_rf(t->top, &err), 0);
-	free(t->top);
-	free(t->root);
-	free(t->out);
-}
-
-static char *path_in(const struct tree *t, const char *rel)
-{
-	return sb_asprintf("%s/%s", t->root, rel);
-}
-
-static void put(const struct tree *t, const char *rel, const char *content, unsigned mode)
-{
-	char *p = path_in(t, rel);
-	unlink(p);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_msg(fd >= 0, "creating %s", p);
-	ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	close(fd);
-	free(p);
-}
-
-static void mkdir_in(const struct tree *t, const char *rel)
-{
-	char *p = path_in(t, rel);
-	ck_assert_msg(mkdir(p, 0755) == 0, "mkdir %s", p);
-	free(p);
-}
-
-static void link_in(const struct tree *t, const char *rel, const char *target)
-{
-	char *p = path_in(t, rel);
-	ck_assert_msg(symlink(target, p) == 0, "symlink %s", p);
-	free(p);
-}
-
-/* The file rel is a regular file with exactly mode and content. */
-static void expect_file(const struct tree *t, const char *rel, const char *content, unsigned mode)
-{
-	char *p = path_in(t, rel);
-	struct stat st;
-	ck_assert_msg(lstat(p, &st) == 0, "%s missing", rel);
-	ck_assert_msg(S_ISREG(st.st_mode), "%s is not a regular file", rel);
-	ck_assert_msg((st.st_mode & 07777) == mode, "%s mode %o, want %o", rel,
-		      (unsigned)st.st_mode & 07777, mode);
-	size_t len;
-	char *s = sb_read_file(p, &len);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_msg(len == strlen(content) && memcmp(s, content, len) == 0,
-		      "%s:\n--- got ---\n%s\n--- want ---\n%s", rel, s, content);
-	free(s);
-	free(p);
-}
-
-static void expect_dir(const struct tree *t, const char *rel, unsigned mode)
-{
-	char *p = path_in(t, rel);
-	struct stat st;
-	ck_assert_msg(lstat(p, &st) == 0 && S_ISDIR(st.st_mode), "%s is not a directory", rel);
-	ck_assert_msg((st.st_mode & 07777) == mode, "%s mode %o, want %o", rel,
-		      (unsigned)st.st_mode & 07777, mode);
-	free(p);
-}
-
-static void expect_link(const struct tree *t, const char *rel, const char *target)
-{
-	char *p = path_in(t, rel);
-	char buf[PATH_MAX];
-	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
-	ck_assert_msg(n >= 0, "%s is not a symlink", rel);
-	buf[n] = '\0';
-	ck_assert_str_eq(buf, target);
-	free(p);
-}
-
-static void expect_absent(const struct tree *t, const char *rel)
-{
-	char *p = path_in(t, rel);
-	struct stat st;
-	ck_assert_msg(lstat(p, &st) < 0 && errno == ENOENT, "%s exists", rel);
-	free(p);
-}
-
-/* The host directory next to the tree holds only "secret", unchanged. */
-static void expect_outside_untouched(const struct tree *t)
-{
-	char *cmd = sb_asprintf("test \"$(ls -A '%s')\" = secret", t->out);
-	ck_assert_msg(system(cmd) == 0, "something was written to %s", t->out);
-	free(cmd);
-	char *p = sb_asprintf("%s/secret", t->out);
-	size_t len;
-	char *s = sb_read_file(p, &len);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_str_eq(s, "Secret leaked\n");
-	free(s);
-	free(p);
-}
 
 static struct defparse_def *parse(const char *text)
 {
@@ -752,17 +628,28 @@ static void run_all(struct tree *t, bool expect_ok)
 	struct defparse_def *d = parse(meta_def);
 	struct defparse_def *a = parse(apps_def);
 	struct image_meta_options o = meta_opts();
-	sb_error_t err = NULL;
+	sb_error_t e1 = NULL, e2 = NULL, e3 = NULL;
 	char *post = NULL;
-	int r1 = image_base_env(t->fd, true, &err);
-	sb_error_free(&err);
-	int r2 = image_apps(t->fd, &a->stages[0], &post, &err);
-	sb_error_free(&err);
-	int r3 = image_insert_metadata(t->fd, d, &d->stages[0], &o, &err);
-	if (expect_ok)
+	int r1 = image_base_env(t->fd, true, &e1);
+	int r2 = image_apps(t->fd, &a->stages[0], &post, &e2);
+	int r3 = image_insert_metadata(t->fd, d, &d->stages[0], &o, &e3);
+	if (expect_ok) {
 		ck_assert_msg(r1 == 0 && r2 == 0 && r3 == 0, "%d %d %d: %s", r1, r2, r3,
-			      sb_error_message(err));
-	sb_error_free(&err);
+			      sb_error_message(e1 ? e1 : e2 ? e2 : e3));
+	} else {
+		/* /.singularity.d leads nowhere inside the tree: clear errors */
+		const char *want = "creating directory /.singularity.d in the image: "
+				   "No such file or directory";
+		ck_assert_int_eq(r1, -1);
+		ck_assert_str_eq(sb_error_message(e1), want);
+		ck_assert_int_eq(r2, -1);
+		ck_assert_str_eq(sb_error_message(e2), want);
+		ck_assert_int_eq(r3, -1);
+		ck_assert_str_eq(sb_error_message(e3), want);
+	}
+	sb_error_free(&e1);
+	sb_error_free(&e2);
+	sb_error_free(&e3);
 	free(post);
 	defparse_def_free(d);
 	defparse_def_free(a);
