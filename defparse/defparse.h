@@ -146,6 +146,15 @@ struct defparse_def *defparse_parse_file(const char *path, const struct defparse
 					 sb_error_t *err);
 void defparse_def_free(struct defparse_def *def);
 
+/* Parses label text the way Apptainer reads %labels bodies and the file
+ * $APPTAINER_LABELS names (/.build.labels): per line, white space trimmed,
+ * empty and '#'-first lines skipped, split at the first space into a trimmed
+ * key and value ("" when none); later duplicates win, first-appearance order.
+ * Appends to *out / *n (line = 1-based line in text); free with
+ * defparse_kv_array_free. */
+void defparse_parse_labels_text(const char *text, struct defparse_kv **out, size_t *n);
+void defparse_kv_array_free(struct defparse_kv *v, size_t n);
+
 /* Value of a header key (lower-case), or NULL when absent. */
 const char *defparse_header_get(const struct defparse_stage *st, const char *key);
 /* Stage name (header "stage"), "" when none. */

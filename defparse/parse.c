@@ -435,6 +435,16 @@ void dp_parse_labels(const char *body, const int *lines, size_t nlines, struct d
 	dp_each_content_line(body, lines, nlines, 1, labels_cb, &c);
 }
 
+void defparse_parse_labels_text(const char *text, struct defparse_kv **out, size_t *n)
+{
+	dp_parse_labels(text ? text : "", NULL, 0, out, n);
+}
+
+void defparse_kv_array_free(struct defparse_kv *v, size_t n)
+{
+	dp_kv_free(v, n);
+}
+
 static bool stage_is_empty(const struct defparse_stage *st)
 {
 	if (st->has_header || st->n_labels || st->n_files || st->n_custom || st->n_apps)
