@@ -18,18 +18,25 @@ struct files_ctx {
 	void *warn_ctx;
 };
 
-/* %files from the host: expands t->src like a shell word (quotes and
- * backslashes; glob with *, ?, [..], ** globstar and ksh extended globs
- * ?(a|b) *(..) +(..) @(..) !(..); dotfiles matched only by patterns
- * starting with '.'; no match = literal; '$' and '`' are rejected), resolves
- * the destination inside rootfs (secure join, trailing '/' = directory,
- * parents created 0755), and copies like `cp -fLr` (host symlinks
- * dereferenced, recursive, copying into an existing directory puts the item
- * inside it; new files and directories get the source mode without
- * setuid/setgid, minus the process umask; existing symlinks in the rootfs are
- * followed inside it). An empty source warns "Attempt to copy file with no
- * name, skipping." and returns 0. Returns 0, or -1 with *err (status 2 for
- * bad input). */
+/* %files from the host: expands t->src like Apptainer's shell-word
+ * expansion: brace expansion ({a,b}, {1..3}); then, read like a
+ * here-document body, a backslash keeps the next character (quotes are plain
+ * characters); when the word holds '*', '?' or '[' it is a glob with
+ * globstar ("**", symlinked directories not followed) and ksh extended globs
+ * (?(a|b) *(..) +(..) @(..) !(..)), dotfiles matched only by patterns
+ * starting with '.', matches sorted, no match = the word itself. "$NAME",
+ * "${..}", "$(..)" and '`' are rejected (Apptainer expands them against an
+ * empty environment). Relative sources are relative to c->cwd. Then the
+ * destination (t->dst, or the expanded source when empty) is resolved
+ * inside rootfs (secure join: symlinks followed inside it, ".." stops at
+ * its root; trailing '/' = directory, parents created 0755), and the source
+ * is copied like `cp -fLr` (host symlinks dereferenced, recursive, copying
+ * into an existing directory puts the item inside it; new files and
+ * directories get the source mode less setuid/setgid and the process umask;
+ * existing files are rewritten keeping their mode; symlinks met in the
+ * rootfs are followed inside it). An empty source warns "Attempt to copy
+ * file with no name, skipping." and returns 0. Returns 0, or -1 with *err
+ * "FILE:LINE: %files: <src>: <why>" (status 2 for bad input). */
 int files_copy_from_host(const struct files_ctx *c, const char *rootfs,
 			 const struct defparse_transfer *t, sb_error_t *err);
 

@@ -17,12 +17,13 @@ struct files_list {
 void files_list_add(struct files_list *l, char *s); /* takes s */
 void files_list_free(struct files_list *l);
 
-/* files_glob.c: expands word like a shell word into l (sorted matches, or the
- * word itself with quotes removed when nothing matches). With rootfd >= 0 the
- * word is a path inside that root: ".." stops at the root, symlinks resolve
- * inside it, and results are clean paths starting with "/". With rootfd < 0
- * relative words are read against base (matches keep the word's form).
- * -1 with *err (no prefix) for a malformed word. */
+/* files_glob.c: expands word like a %files source (see files.h) into l
+ * (each brace alternative's sorted matches, or that word itself when nothing
+ * matches). With rootfd >= 0 the word is a path inside that root: cleaned
+ * lexically (".." stops at the root), directories read inside it, results
+ * starting with "/". With rootfd < 0 relative words are read against base
+ * (results keep the word's form). -1 with *err (no prefix) for a word that
+ * cannot be expanded. */
 int files_expand(const char *word, int rootfd, const char *base, struct files_list *l,
 		 sb_error_t *err);
 
