@@ -87,12 +87,8 @@ static char *resolve_dest(int rootfd, const char *dst, const char *srcbase, bool
 	return steal_pointer(&joined);
 }
 
-static mode_t current_umask(void)
-{
-	mode_t u = umask(0);
-	umask(u);
-	return u;
-}
+/* Apptainer builds with umask 0002; every copy here runs with it. */
+#define FILES_UMASK 0002
 
 /* cp -fLr of the host path src (relative to basefd) to dst in the root. */
 static int copy_host_one(const struct files_ctx *c, int rootfd, int basefd, const char *src,
@@ -108,7 +104,7 @@ static int copy_host_one(const struct files_ctx *c, int rootfd, int basefd, cons
 	if (sdirfd < 0)
 		return sb_error_set_status(err, errno == ENOENT || errno == ENOTDIR ? 2 : 1, errno,
 					   "reading %s", src);
-	struct files_copier cp = { .mode = FILES_CP, .rootfd = rootfd, .umask = current_umask(),
+	struct files_copier cp = { .mode = FILES_CP, .rootfd = rootfd, .umask = FILES_UMASK,
 				   .warn = c->warn, .warn_ctx = c->warn_ctx };
 	int r = files_copy_tree(&cp, sdirfd, sname, src, rel, err);
 	files_copier_release(&cp);
@@ -140,8 +136,8 @@ static bool empty_source(const struct files_ctx *c, const struct defparse_transf
 	return true;
 }
 
-int files_copy_from_host(const struct files_ctx *c, const char *rootfs,
-			 const struct defparse_transfer *t, sb_error_t *err)
+static int host_impl(const struct files_ctx *c, const char *rootfs,
+		     const struct defparse_transfer *t, sb_error_t *err)
 {
 	if (empty_source(c, t))
 		return 0;
@@ -176,7 +172,7 @@ static int copy_stage_one(const struct files_ctx *c, int srcfd, int rootfd, cons
 	if (sdirfd < 0)
 		return sb_error_set_status(err, errno == ENOENT || errno == ENOTDIR ? 2 : 1, errno,
 					   "reading %s in the stage", m);
-	struct files_copier cp = { .mode = FILES_TAR, .rootfd = rootfd, .umask = current_umask(),
+	struct files_copier cp = { .mode = FILES_TAR, .rootfd = rootfd, .umask = FILES_UMASK,
 				   .warn = c->warn, .warn_ctx = c->warn_ctx };
 	cleanup_free char *spath = sb_asprintf("%s (stage)", m);
 	int r = files_copy_tree(&cp, sdirfd, sname, spath, rel, err);
@@ -184,8 +180,8 @@ static int copy_stage_one(const struct files_ctx *c, int srcfd, int rootfd, cons
 	return r;
 }
 
-int files_copy_from_stage(const struct files_ctx *c, const char *src_rootfs, const char *rootfs,
-			  const struct defparse_transfer *t, sb_error_t *err)
+static int stage_impl(const struct files_ctx *c, const char *src_rootfs, const char *rootfs,
+		      const struct defparse_transfer *t, sb_error_t *err)
 {
 	if (empty_source(c, t))
 		return 0;
@@ -259,8 +255,8 @@ static int app_line(const struct files_ctx *c, int rootfd, int basefd, const cha
 	return 0;
 }
 
-int files_copy_app(const struct files_ctx *c, const char *rootfs, const char *app,
-		   const char *body, int first_line, sb_error_t *err)
+static int app_impl(const struct files_ctx *c, const char *rootfs, const char *app,
+		    const char *body, int first_line, sb_error_t *err)
 {
 	if (body == NULL || *body == '\0')
 		return 0;
@@ -277,5 +273,32 @@ int files_copy_app(const struct files_ctx *c, const char *rootfs, const char *ap
 		r = app_line(c, rootfd, basefd, app, p, lineno++, err);
 		p = nl ? nl + 1 : NULL;
 	}
+	return r;
+}
+
+int files_copy_from_host(const struct files_ctx *c, const char *rootfs,
+			 const struct defparse_transfer *t, sb_error_t *err)
+{
+	mode_t saved = umask(FILES_UMASK);
+	int r = host_impl(c, rootfs, t, err);
+	umask(saved);
+	return r;
+}
+
+int files_copy_from_stage(const struct files_ctx *c, const char *src_rootfs, const char *rootfs,
+			  const struct defparse_transfer *t, sb_error_t *err)
+{
+	mode_t saved = umask(FILES_UMASK);
+	int r = stage_impl(c, src_rootfs, rootfs, t, err);
+	umask(saved);
+	return r;
+}
+
+int files_copy_app(const struct files_ctx *c, const char *rootfs, const char *app,
+		   const char *body, int first_line, sb_error_t *err)
+{
+	mode_t saved = umask(FILES_UMASK);
+	int r = app_impl(c, rootfs, app, body, first_line, err);
+	umask(saved);
 	return r;
 }

@@ -4,6 +4,8 @@
  * Every write is resolved inside the destination rootfs (symlinks and ".."
  * included), so nothing lands outside it, whatever the rootfs contains.
  * Errors are one line "FILE:LINE: %files: <src>: <why>" (or "%appfiles").
+ * Each call runs with umask 0002 (Apptainer's build umask) and restores the
+ * caller's umask before returning.
  */
 #ifndef SB_BUILDER_FILES_H
 #define SB_BUILDER_FILES_H
@@ -32,7 +34,7 @@ struct files_ctx {
  * its root; trailing '/' = directory, parents created 0755), and the source
  * is copied like `cp -fLr` (host symlinks dereferenced, recursive, copying
  * into an existing directory puts the item inside it; new files and
- * directories get the source mode less setuid/setgid and the process umask;
+ * directories get the source mode less setuid/setgid and umask 0002;
  * existing files are rewritten keeping their mode; symlinks met in the
  * rootfs are followed inside it). An empty source warns "Attempt to copy
  * file with no name, skipping." and returns 0. Returns 0, or -1 with *err

@@ -102,7 +102,7 @@ static int count_entries(const char *dir)
 
 static void setup(void)
 {
-	umask(0002);
+	umask(0022);
 	char tmpl[] = "/tmp/sbfilesXXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	snprintf(top, sizeof(top), "%s", tmpl);
@@ -152,9 +152,12 @@ START_TEST(single_file_modes_and_targets)
 	OK(host_copy("a.txt", "/opt/a.txt", 3, &e_));
 	ck_assert_str_eq(get(P(rootfs, "opt/a.txt")), "A");
 	ck_assert_uint_eq(lmode(P(rootfs, "opt/a.txt")) & 07777, 0764);
-	/* setuid dropped like cp without -p; umask 0002 applied */
+	/* setuid dropped like cp without -p; Apptainer's umask 0002 applied
+	 * whatever the caller's (restored afterwards) */
 	put(P(host, "suid"), "S", 04777);
+	umask(0077);
 	OK(host_copy("suid", "/opt/", 3, &e_));
+	ck_assert_uint_eq(umask(0022), 0077);
 	ck_assert_uint_eq(lmode(P(rootfs, "opt/suid")) & 07777, 0775);
 	/* trailing '/': a new directory (0755) holding the file */
 	OK(host_copy("b.txt", "/new/deep/", 3, &e_));
@@ -189,6 +192,7 @@ START_TEST(directories)
 	mkd(P(host, "d/ro"));
 	put(P(host, "d/ro/z"), "Z", 0444);
 	chmod(P(host, "d/ro"), 0555);
+	chmod(P(host, "d/sub"), 0777);
 	/* into an existing directory: the item goes inside it */
 	OK(host_copy("d", "/opt", 5, &e_));
 	ck_assert_str_eq(get(P(rootfs, "opt/d/x")), "X");
@@ -196,6 +200,7 @@ START_TEST(directories)
 	ck_assert_str_eq(get(P(rootfs, "opt/d/ro/z")), "Z");
 	ck_assert_uint_eq(lmode(P(rootfs, "opt/d/ro")) & 07777, 0555);
 	ck_assert_uint_eq(lmode(P(rootfs, "opt/d/sub/y")) & 07777, 0600);
+	ck_assert_uint_eq(lmode(P(rootfs, "opt/d/sub")) & 07777, 0775);
 	/* to a new name: the directory becomes it */
 	OK(host_copy("d/", "/fresh", 5, &e_));
 	ck_assert_str_eq(get(P(rootfs, "fresh/sub/y")), "Y");
@@ -341,6 +346,73 @@ START_TEST(host_symlinks_dereferenced)
 	ck_assert_int_eq(host_copy("dangling", "/opt/", 5, &err), -1);
 	ck_assert_ptr_nonnull(strstr(sb_error_message(err), "test.def:5: %files: dangling: "));
 	sb_error_free(&err);
+}
+END_TEST
+
+/* Compares trees a and b: names, types, modes, contents, link targets. */
+static void same_tree(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	ck_assert_msg(lstat(a, &sa) == 0, "missing %s", a);
+	ck_assert_msg(lstat(b, &sb) == 0, "missing %s (present: %s)", b, a);
+	ck_assert_msg((sa.st_mode & S_IFMT) == (sb.st_mode & S_IFMT), "type of %s", b);
+	ck_assert_msg((sa.st_mode & 07777) == (sb.st_mode & 07777), "mode of %s: %o, cp: %o", b,
+		      sb.st_mode & 07777, sa.st_mode & 07777);
+	if (S_ISREG(sa.st_mode))
+		ck_assert_str_eq(get(a), get(b));
+	if (!S_ISDIR(sa.st_mode))
+		return;
+	ck_assert_int_eq(count_entries(a), count_entries(b));
+	DIR *d = opendir(a);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *ca = sb_asprintf("%s/%s", a, e->d_name);
+		char *cb = sb_asprintf("%s/%s", b, e->d_name);
+		same_tree(ca, cb);
+		free(ca);
+		free(cb);
+	}
+	closedir(d);
+}
+
+/* The same %files lines through GNU cp -fLr (umask 0002, parents made 0755
+ * like Apptainer's MkdirAll) and through files_copy_from_host give the same
+ * trees. */
+START_TEST(same_as_cp)
+{
+	mkd(P(host, "t"));
+	mkd(P(host, "t/sub"));
+	mkd(P(host, "t/ro"));
+	put(P(host, "t/sub/f"), "f", 0751);
+	put(P(host, "t/ro/g"), "g", 0444);
+	put(P(host, "t/s"), "s", 06775);
+	chmod(P(host, "t/sub"), 0777);
+	chmod(P(host, "t/ro"), 0555);
+	lnk("../a.txt", P(host, "t/la"));
+	lnk("sub", P(host, "t/ldir"));
+	char ref[256];
+	snprintf(ref, sizeof(ref), "%s/ref", top);
+	mkd(ref);
+	mkd(P(ref, "opt"));
+	static const char *cases[][2] = {
+		{ "a.txt", "/n1" },   { "a.txt", "/opt" },   { "t", "/copy" }, { "t", "/copy" },
+		{ "t", "/opt/" },     { "t/", "/deep/er/" }, { "t/la", "" },   { "t/sub", "/opt" },
+		{ "t/ldir", "/opt" }, { "b.txt", "/n1" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *src = cases[i][0], *dst = *cases[i][1] ? cases[i][1] : "/t/la";
+		char cmd[2048];
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && umask 0022 && d='%s%s' && case \"$d\" in */) mkdir -p \"$d\";; "
+			 "*) [ -e \"$d\" ] || mkdir -p \"$(dirname \"$d\")\";; esac && umask 0002 && "
+			 "cp -fLr '%s' \"$d\"",
+			 host, ref, dst, src);
+		ck_assert_msg(system(cmd) == 0, "%s", cmd);
+		OK(host_copy(src, cases[i][1], 3, &e_));
+	}
+	same_tree(ref, rootfs);
 }
 END_TEST
 
@@ -494,6 +566,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, missing_source_and_empty_source);
 	tcase_add_test(tc, globs_dotfiles_globstar_extglob);
 	tcase_add_test(tc, host_symlinks_dereferenced);
+	tcase_add_test(tc, same_as_cp);
 	tcase_add_test(tc, stage_copies);
 	tcase_add_test(tc, escapes_stay_inside);
 	tcase_add_test(tc, appfiles);
