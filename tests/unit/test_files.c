@@ -461,6 +461,16 @@ START_TEST(stage_copies)
 	/* an absolute symlink as the source: its target inside the stage */
 	OK(stage_copy("/opt/cfg", "/etc/cfg", &e_));
 	ck_assert_str_eq(get(P(rootfs, "etc/cfg")), "inside");
+	/* symlinks met while globbing and resolving stay inside the stage too */
+	mkd(P(stage, "usr"));
+	mkd(P(stage, "usr/lib"));
+	put(P(stage, "usr/lib/a.so"), "so", 0755);
+	lnk("/usr/lib", P(stage, "lib"));
+	lnk("../../../../../../../etc", P(stage, "opt/evil"));
+	OK(stage_copy("/lib/*.so", "", &e_));
+	ck_assert_str_eq(get(P(rootfs, "lib/a.so")), "so");
+	OK(stage_copy("/opt/evil/co*", "/evil", &e_));
+	ck_assert_str_eq(get(P(rootfs, "evil")), "inside");
 	/* ".." stays inside the stage */
 	OK(stage_copy("../../../../../etc/conf", "/fromstage", &e_));
 	ck_assert_str_eq(get(P(rootfs, "fromstage")), "inside");
