@@ -42,7 +42,8 @@ struct files_ctx {
 int files_copy_from_host(const struct files_ctx *c, const char *rootfs,
 			 const struct defparse_transfer *t, sb_error_t *err);
 
-/* %files from STAGE: the source is globbed and resolved inside src_rootfs
+/* %files from STAGE: the source is expanded as above (a path inside the
+ * stage, cleaned lexically first) and globbed and resolved inside src_rootfs
  * (absolute symlinks resolve inside it, ".." stops at its root, only the
  * matched path's own symlinks are dereferenced); destination as above; when
  * the destination is an existing directory the source's base name is
@@ -56,7 +57,7 @@ int files_copy_from_stage(const struct files_ctx *c, const char *src_rootfs, con
 
 /* %appfiles body of app (3.7): per line (trimmed; empty and '#' lines
  * skipped, text from the first '#' dropped) "src [dst]" split at the first
- * space; no globbing; cp -fLr src into rootfs/scif/apps/APP/<dst or src>
+ * space (dst trimmed; Apptainer keeps its leading spaces); no globbing; cp -fLr src into rootfs/scif/apps/APP/<dst or src>
  * (lexically joined, then resolved inside rootfs; no parents created, like
  * Apptainer). Relative sources are relative to c->cwd. first_line is the
  * definition line of the body's first line, used in errors. */
