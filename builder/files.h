@@ -59,8 +59,9 @@ int files_copy_from_stage(const struct files_ctx *c, const char *src_rootfs, con
  * skipped, text from the first '#' dropped) "src [dst]" split at the first
  * space (dst trimmed; Apptainer keeps its leading spaces); no globbing;
  * cp -fLr src into rootfs/scif/apps/APP/<dst or src> (lexically joined,
- * then resolved inside rootfs; no parents created, like Apptainer). Relative sources are relative to c->cwd. first_line is the
- * definition line of the body's first line, used in errors. */
+ * then resolved inside rootfs; no parents created, like Apptainer).
+ * Relative sources are relative to c->cwd. first_line is the definition
+ * line of the body's first line, used in errors. */
 int files_copy_app(const struct files_ctx *c, const char *rootfs, const char *app,
 		   const char *body, int first_line, sb_error_t *err);
 
