@@ -20,7 +20,7 @@
 #include "bootstrap/registry/registry.h"
 #include "builder/defbuild.h"
 #include "builder/image/image.h"
-#include "builder/pending.h"
+#include "builder/files.h"
 #include "builder/internal.h"
 #include "common/cleanup.h"
 #include "common/strbuf.h"
