@@ -16,7 +16,7 @@
  * exist for unprivileged users here, or that has been shut down, are marked. */
 static const struct bootstrap_agent agents[] = {
 	AGENT("docker", &bootstrap_docker_ops),
-	PLANNED("oras"),
+	AGENT("oras", &bootstrap_oras_ops),
 	AGENT("oci", &bootstrap_oci_ops),
 	AGENT("oci-archive", &bootstrap_oci_archive_ops),
 	AGENT("docker-archive", &bootstrap_docker_archive_ops),
@@ -76,6 +76,7 @@ void bootstrap_result_release(struct bootstrap_result *res)
 	free(res->oci_config);
 	free(res->image_digest);
 	free(res->runscript);
+	free(res->oci_config_json);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -91,7 +92,9 @@ int bootstrap_parse_source(const char *source, const char **agent, char **from)
 		}
 	}
 	struct stat st;
-	if (stat(source, &st) == 0 && S_ISDIR(st.st_mode)) {
+	bool image = stat(source, &st) == 0 && S_ISREG(st.st_mode) &&
+		     bootstrap_image_file_kind(source, NULL) > 0;
+	if (image || (stat(source, &st) == 0 && S_ISDIR(st.st_mode))) {
 		*agent = "localimage";
 		*from = sb_strdup(source);
 		return 0;

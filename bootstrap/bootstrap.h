@@ -57,13 +57,18 @@ struct bootstrap_result {
 	 * bootstrap_oci_meta. NULL for other agents. */
 	char *oci_config;
 	size_t oci_config_len;
-	char *image_digest;  /* OCI sources: manifest digest (NULL for classic docker-archive) */
+	/* OCI sources and oras: manifest digest (NULL for classic docker-archive) */
+	char *image_digest;
 	/* The runscript the agent sets ("#!/bin/sh\n" for scratch and busybox),
 	 * NULL when the agent leaves it to the builder (OCI: see bootstrap_oci_meta). */
 	char *runscript;
 	/* localimage: the tree already carries Apptainer metadata; add the base
 	 * environment without overwriting it. */
 	bool keep_metadata;
+	/* localimage and oras from a SIF: the source's oci-config.json object,
+	 * already in its SIF form (a JSON object; store it as is, do not pass it
+	 * to bootstrap_oci_meta). NULL when the SIF has none. */
+	char *oci_config_json;
 };
 void bootstrap_result_release(struct bootstrap_result *res);
 
@@ -94,10 +99,11 @@ const char *bootstrap_agent_status(const char *name);
 const struct bootstrap_agent *const *bootstrap_agents(void);
 
 /* A build SOURCE given on the command line as an agent and From value:
- * "oci:DIR[:TAG]", "oci-archive:F[:TAG]", "docker-archive:F[:NAME:TAG]" and a
- * directory "DIR" or "DIR/" (localimage). *agent is static, *from malloc'd.
- * Returns 0, or 1 when source is none of these (a definition file, a SIF,
- * docker://...: the caller handles those). */
+ * "oci:DIR[:TAG]", "oci-archive:F[:TAG]", "docker-archive:F[:NAME:TAG]", and
+ * a directory "DIR" or "DIR/", a SIF file or a SquashFS image file
+ * (localimage). *agent is static, *from malloc'd. Returns 0, or 1 when
+ * source is none of these (a definition file, docker://...: the caller
+ * handles those). */
 int bootstrap_parse_source(const char *source, const char **agent, char **from);
 
 /* Apptainer's metadata for an OCI-derived image (apptainer-behaviour.md
@@ -149,6 +155,22 @@ struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct b
 					       struct bootstrap_result *res, sb_error_t *err);
 int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err);
 void bootstrap_stream_close(struct bootstrap_stream *bs);
+
+/* localimage.c: what the regular file at path holds, from its magic:
+ * BOOTSTRAP_IMAGE_SIF or BOOTSTRAP_IMAGE_SQUASHFS; -1 with *err (status 2,
+ * naming path and why: not a regular file, ext3, unknown) otherwise. */
+enum { BOOTSTRAP_IMAGE_SIF = 1, BOOTSTRAP_IMAGE_SQUASHFS = 2 };
+int bootstrap_image_file_kind(const char *path, sb_error_t *err);
+
+/* localimage.c: unpacks the SIF at path (its primary system partition, which
+ * must be SquashFS) or the bare SquashFS image at path into r->rootfs, with
+ * sif/'s safe extractor; what a plain user (r->privileged false) cannot store
+ * goes to r->owners. Sets res->oci_config_json (the SIF's oci-config.json)
+ * and res->keep_metadata. label (NULL: path) names the image in errors:
+ * "LABEL: not a valid SIF image: ...", "LABEL: no primary system partition",
+ * "LABEL: the primary partition is encrypted ...". */
+int bootstrap_localimage_unpack(const struct bootstrap_request *r, const char *path,
+				const char *label, struct bootstrap_result *res, sb_error_t *err);
 
 /* docker.c: pulls the request's image into a new OCI layout beside
  * r->rootfs (registered for cleanup); returns its path (malloc'd) or NULL. */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootstrap/bootstrap.h"
 #include "builder/build.h"
 #include "builder/internal.h"
 #include "common/cleanup.h"
@@ -33,8 +34,8 @@ enum source_kind build_source_kind(const char *source)
 	struct stat st;
 	if (stat(source, &st) == 0 && S_ISDIR(st.st_mode))
 		return SOURCE_DIR;
-	if (has_sif_magic(source))
-		return SOURCE_SIF;
+	if (has_sif_magic(source) || bootstrap_image_file_kind(source, NULL) > 0)
+		return SOURCE_SIF; /* a SIF or a bare SquashFS image */
 	return SOURCE_DEF;
 }
 
@@ -60,8 +61,8 @@ static int not_yet(const char *source, const char *what, sb_error_t *err)
 {
 	return sb_error_set_status(err, 1, 0, "%s: %s are not supported by this version of "
 				   "sifbuild yet (it builds SIF images from directories and from "
-				   "oci:, oci-archive:, docker-archive: and docker:// images, and "
-				   "SIF -> --sandbox DIR)",
+				   "oci:, oci-archive:, docker-archive: and docker:// images, SIF "
+				   "and SquashFS files, and SIF -> --sandbox DIR)",
 				   source, what);
 }
 
@@ -90,7 +91,7 @@ int build_run(const struct build_options *o, sb_error_t *err)
 		return assemble_sif_from_dir(o, o->source, err);
 	if (kind == SOURCE_SIF && o->sandbox)
 		return extract_sif_to_dir(o, o->source, err);
-	if (kind == SOURCE_SIF)
-		return not_yet(o->source, "SIF -> SIF rebuilds", err);
+	if (kind == SOURCE_SIF) /* the localimage agent, then packed */
+		return convert_reference(o, err);
 	return not_yet(o->source, "directory -> --sandbox copies", err);
 }

@@ -142,7 +142,10 @@ int convert_reference(const struct build_options *o, sb_error_t *err)
 	sb_cleanup_add(c.workdir, 1);
 	c.rootfs = sb_asprintf("%s/rootfs", c.workdir);
 	c.owners = geteuid() == 0 ? NULL : sb_ownership_new();
-	cleanup_free char *def = sb_asprintf("bootstrap: %s\nfrom: %s\n\n", agent, from);
+	/* a local image: no host path in the image, as for DIR -> SIF */
+	cleanup_free char *def = strcmp(agent, "localimage") == 0
+					 ? sb_strdup("bootstrap: localimage\n\n")
+					 : sb_asprintf("bootstrap: %s\nfrom: %s\n\n", agent, from);
 	struct defparse_kv header[2] = { { (char *)"bootstrap", (char *)agent, 0 },
 					 { (char *)"from", (char *)from, 0 } };
 	struct sb_registry_options ro;
@@ -162,8 +165,10 @@ int convert_reference(const struct build_options *o, sb_error_t *err)
 	if (r == 0)
 		r = build_agent_metadata(c.rootfs, &c.res, o, &c.meta, err);
 	if (r == 0) {
-		struct assemble_input ai = { .rootfs = c.rootfs, .def = def,
-					     .oci_config = c.meta.oci_config, .owners = c.owners };
+		/* a SIF source's oci-config.json carries over */
+		const char *oc = c.meta.oci_config ? c.meta.oci_config : c.res.oci_config_json;
+		struct assemble_input ai = { .rootfs = c.rootfs, .def = def, .oci_config = oc,
+					     .owners = c.owners };
 		r = assemble_sif(o, &ai, err);
 	}
 done:

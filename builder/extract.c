@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootstrap/bootstrap.h"
 #include "builder/internal.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -17,6 +18,10 @@
 
 static int partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err)
 {
+	if (bootstrap_image_file_kind(sif, NULL) == BOOTSTRAP_IMAGE_SQUASHFS) {
+		*off = *size = 0; /* a bare SquashFS image: the whole file */
+		return 0;
+	}
 	struct sif_image *img = sif_open(sif, SIF_OPEN_READ, err);
 	if (img == NULL)
 		return -1;
@@ -85,7 +90,8 @@ int extract_sif_to_dir(const struct build_options *o, const char *sif, sb_error_
 	if (tmp == NULL)
 		return -1;
 	sb_cleanup_add(tmp, 1);
-	struct sif_sqfs_extract_options eo = { (uint64_t)size, o->warn, o->warn_ctx };
+	struct sif_sqfs_extract_options eo = { .size = (uint64_t)size, .warn = o->warn,
+					       .warn_ctx = o->warn_ctx };
 	int r = sif_sqfs_extract(fd, (uint64_t)off, tmp, &eo, err);
 	if (r < 0)
 		sb_error_wrap(err, "extracting %s", sif);

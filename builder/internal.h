@@ -31,7 +31,8 @@ struct assemble_input {
 };
 int assemble_sif(const struct build_options *o, const struct assemble_input *ai, sb_error_t *err);
 
-/* convert.c: an image reference (oci:, oci-archive:, docker-archive:,
+/* convert.c: an image reference (oci:, oci-archive:, docker-archive:, a local SIF
+ * or SquashFS file (localimage),
  * docker://) -> SIF, streamed (stream.c), or with SIFBUILD_NO_STREAM=1
  * through a root filesystem in the build's temp dir. */
 int convert_reference(const struct build_options *o, sb_error_t *err);

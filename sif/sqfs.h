@@ -199,7 +199,10 @@ void sif_sqfs_writer_free(struct sif_sqfs_writer *w);
  * the root's own fd and "."); path is relative to the packed root ("" for the
  * root); st is the lstat result. The hook may change a->uid, a->gid, a->mode
  * (permission bits, and the type of a regular placeholder file into S_IFCHR
- * or S_IFBLK) and a->rdev. Returns 0, or -1 with *err to stop the pack. */
+ * or S_IFBLK) and a->rdev, and may set a->xattrs (empty when it is called):
+ * xattrs added to those read from disk, a name given here replacing the
+ * on-disk one (kept valid by the hook until its next call). Returns 0, or -1
+ * with *err to stop the pack. */
 typedef int (*sif_sqfs_owner_hook_fn)(void *ctx, int dirfd, const char *name, const char *path,
 				      const struct stat *st, struct sif_sqfs_attr *a,
 				      sb_error_t *err);
@@ -225,10 +228,26 @@ int sif_sqfs_pack_dir(struct sif_sqfs_writer *w, const char *dir,
 
 /* ----------------------------------------------------------------- extractor */
 
+struct sb_ownership;
+
 struct sif_sqfs_extract_options {
 	uint64_t size;         /* bytes of image after base_offset; 0 = up to the end of fd */
 	sif_sqfs_warn_fn warn; /* may be NULL */
 	void *warn_ctx;
+	/* The build's ownership map (common/ownership.h; borrowed, may be NULL).
+	 * When set, what cannot be stored on disk is recorded here, keyed by the
+	 * path relative to outdir, the way bootstrap/oci's layer unpacker does:
+	 * owners other than 0 (an entry owned by root stays the user's own file),
+	 * permission bits the disk did not keep, device nodes (an empty
+	 * placeholder file, 0600 until chmod, plus type and rdev), xattrs the
+	 * kernel refused; directories keep owner rwx on disk (real mode in the
+	 * map); a hard link shares its target's record. Records carry the inode
+	 * identity. As root owners and devices are stored for real (a refused
+	 * chown, as in a user namespace, falls back to the map). */
+	struct sb_ownership *owners;
+	/* Behave as a plain user even as root (a request that is not
+	 * privileged): no chown, devices as placeholders (with owners). */
+	bool unprivileged;
 };
 
 /* Recreates the image stored in fd (borrowed) at base_offset under outdir,
@@ -236,10 +255,12 @@ struct sif_sqfs_extract_options {
  * attributes. Never follows a symlink: every entry is created relative to a
  * directory fd it created itself. Names that are empty, ".", "..", contain '/'
  * or repeat within a directory, directory loops and hard links to directories
- * fail the extraction (status 2). As a non-root user, owners are not changed
- * (one summary warning) and device nodes are skipped with a warning; xattrs
- * that cannot be set are warned about. On failure what was extracted stays;
- * callers extract into a temporary directory. eo may be NULL. */
+ * fail the extraction (status 2). As a non-root user without eo->owners,
+ * owners are not changed (one summary warning) and device nodes are skipped
+ * with a warning; xattrs that cannot be set are warned about (with
+ * eo->owners all of these are recorded instead). On failure what was
+ * extracted stays; callers extract into a temporary directory. eo may be
+ * NULL. */
 int sif_sqfs_extract(int fd, uint64_t base_offset, const char *outdir,
 		     const struct sif_sqfs_extract_options *eo, sb_error_t *err);
 

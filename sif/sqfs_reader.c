@@ -7,7 +7,10 @@
  * symlink from the image is never followed and nothing lands outside outdir.
  * Names are checked before use. Directory permissions and times are applied
  * at the end, children before parents, so a mode-000 directory does not stop
- * its own extraction. */
+ * its own extraction. With an ownership map (eo->owners), what this user
+ * cannot store goes there: each entry's pending record (x->rec) is filled
+ * while the entry is made and stored, with the inode's identity, by
+ * rec_flush. */
 #include "sif/sqfs_internal.h"
 
 #include <dirent.h>
@@ -34,6 +37,7 @@
 #include <sqfs/xattr_reader.h>
 
 #include "common/cleanup.h"
+#include "common/ownership.h"
 #include "common/strbuf.h"
 
 #define EXTRACT_MAX_DEPTH 2048
@@ -64,6 +68,9 @@ struct extract {
 	uint32_t self_uid, self_gid;
 	size_t foreign_owners, xattr_failures;
 	size_t depth;
+	struct sb_ownership *owners; /* eo->owners */
+	struct sb_owner_entry rec;   /* the current entry's pending record */
+	bool warned_chown;
 };
 
 struct entry {
@@ -116,19 +123,72 @@ static int inode_owner(struct extract *x, const sqfs_inode_generic_t *g, uint32_
 	return ret ? fail(x, ret, "reading owner of", err) : 0;
 }
 
-/* Changes the owner where this user can; counts the owners it cannot give. */
+static void rec_reset(struct extract *x)
+{
+	x->rec = (struct sb_owner_entry){ .uid = SB_OWNER_UNSET, .gid = SB_OWNER_UNSET };
+}
+
+/* Stores the pending record of the entry name in dirfd (x->path), merged
+ * with the xattrs recorded for it already, with its inode identity. */
+static void rec_flush(struct extract *x, int dirfd, const char *name)
+{
+	if (x->owners == NULL)
+		return;
+	const struct sb_owner_entry *old = sb_ownership_get(x->owners, x->path.buf);
+	struct sb_owner_entry e = x->rec;
+	if (old == NULL && e.uid == SB_OWNER_UNSET && e.gid == SB_OWNER_UNSET && e.mode == 0)
+		return;
+	if (old) {
+		e.xattrs = old->xattrs;
+		e.n_xattrs = old->n_xattrs;
+	}
+	struct stat st;
+	if (fstatat(dirfd, name, &st, *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) == 0) {
+		e.dev = st.st_dev;
+		e.ino = st.st_ino;
+	}
+	sb_ownership_set(x->owners, x->path.buf, &e);
+}
+
+/* Changes the owner where this user can; records (with a map) or counts the
+ * owners it cannot give. */
 static int apply_owner(struct extract *x, int dirfd, const char *name, uint32_t uid, uint32_t gid,
 		       sb_error_t *err)
 {
-	if (!x->privileged) {
-		if ((uid != 0 && uid != x->self_uid) || (gid != 0 && gid != x->self_gid))
-			x->foreign_owners++;
-		return 0;
-	}
 	int flags = *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
-	if (fchownat(dirfd, name, uid, gid, flags) != 0)
-		return sb_error_set(err, errno, "setting owner of %s", rel(x));
+	if (x->privileged) {
+		if (fchownat(dirfd, name, uid, gid, flags) == 0)
+			return 0;
+		if (x->owners == NULL || (errno != EPERM && errno != EINVAL))
+			return sb_error_set(err, errno, "setting owner of %s", rel(x));
+		if (!x->warned_chown)
+			warn(x, "%s: cannot change owners here (%s); owners are recorded for the "
+			     "image instead", rel(x), strerror(errno));
+		x->warned_chown = true;
+		x->privileged = false; /* e.g. root of a user namespace with one id */
+	}
+	if (x->owners) {
+		if (uid != 0)
+			x->rec.uid = uid;
+		if (gid != 0)
+			x->rec.gid = gid;
+	} else if ((uid != 0 && uid != x->self_uid) || (gid != 0 && gid != x->self_gid)) {
+		x->foreign_owners++;
+	}
 	return 0;
+}
+
+/* With a map: the permission bits the disk did not keep (setgid cleared by
+ * the kernel, a directory kept owner-rwx) are recorded. */
+static void check_mode(struct extract *x, int dirfd, const char *name, uint32_t type,
+		       uint32_t mode)
+{
+	struct stat st;
+	if (x->owners == NULL ||
+	    fstatat(dirfd, name, &st, *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) != 0)
+		return;
+	if ((st.st_mode & 07777) != (mode & 07777))
+		x->rec.mode = type | (mode & 07777);
 }
 
 static int apply_time(struct extract *x, int dirfd, const char *name, uint32_t mtime,
@@ -159,7 +219,10 @@ static int apply_xattrs(struct extract *x, const sqfs_inode_generic_t *g, int fd
 			const char *k = (const char *)key->key;
 			int r = fd >= 0 ? fsetxattr(fd, k, val->value, val->size, 0)
 					: lsetxattr(full, k, val->value, val->size, 0);
-			if (r != 0 && x->xattr_failures++ == 0)
+			if (r != 0 && x->owners)
+				sb_ownership_add_xattr(x->owners, x->path.buf, k, val->value,
+						       val->size);
+			else if (r != 0 && x->xattr_failures++ == 0)
 				warn(x, "%s: xattr %s not set: %s", rel(x), k, strerror(errno));
 		}
 		sqfs_free(key);
@@ -229,11 +292,14 @@ static int make_file(struct extract *x, int dirfd, const char *name, const sqfs_
 	if (fd < 0)
 		return errno == EEXIST ? hostile(x, err, "the name appears twice")
 				       : sb_error_set(err, errno, "creating %s", rel(x));
-	if (write_blocks(x, fd, g, err) < 0 || apply_xattrs(x, g, fd, err) < 0 ||
-	    apply_owner(x, fd, "", uid, gid, err) < 0)
+	/* xattrs after chown: a chown drops security.capability */
+	if (write_blocks(x, fd, g, err) < 0 || apply_owner(x, fd, "", uid, gid, err) < 0)
 		return -1;
 	if (fchmod(fd, g->base.mode & 07777) != 0)
 		return sb_error_set(err, errno, "setting mode of %s", rel(x));
+	check_mode(x, fd, "", S_IFREG, g->base.mode);
+	if (apply_xattrs(x, g, fd, err) < 0)
+		return -1;
 	return apply_time(x, fd, "", g->base.mod_time, err);
 }
 
@@ -248,6 +314,25 @@ static int make_symlink(struct extract *x, int dirfd, const char *name,
 		return errno == EEXIST ? hostile(x, err, "the name appears twice")
 				       : sb_error_set(err, errno, "creating %s", rel(x));
 	return apply_xattrs(x, g, -1, err);
+}
+
+/* A device this user cannot create: an empty regular file, its type, device
+ * number and permission bits in the map. */
+static int make_placeholder(struct extract *x, int dirfd, const char *name,
+			    const sqfs_inode_generic_t *g, mode_t type, dev_t dev, sb_error_t *err)
+{
+	cleanup_close int fd =
+		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? hostile(x, err, "the name appears twice")
+				       : sb_error_set(err, errno, "creating %s", rel(x));
+	if (apply_xattrs(x, g, fd, err) < 0)
+		return -1;
+	if (fchmod(fd, g->base.mode & 07777) != 0)
+		return sb_error_set(err, errno, "setting mode of %s", rel(x));
+	x->rec.mode = type | (g->base.mode & 07777);
+	x->rec.rdev = dev;
+	return 0;
 }
 
 /* Devices, fifos and sockets. Returns 1 when the node was skipped. */
@@ -272,10 +357,15 @@ static int make_node(struct extract *x, int dirfd, const char *name, const sqfs_
 	case SQFS_INODE_EXT_FIFO: type = S_IFIFO; break;
 	default: type = S_IFSOCK; break;
 	}
+	bool device = type == S_IFBLK || type == S_IFCHR;
+	if (device && !x->privileged && x->owners)
+		return make_placeholder(x, dirfd, name, g, type, dev, err);
 	if (mknodat(dirfd, name, type | 0600, dev) != 0) {
 		if (errno == EEXIST)
 			return hostile(x, err, "the name appears twice");
-		if (errno == EPERM && (type == S_IFBLK || type == S_IFCHR)) {
+		if (errno == EPERM && device && x->owners)
+			return make_placeholder(x, dirfd, name, g, type, dev, err);
+		if (errno == EPERM && device) {
 			warn(x, "%s: device node skipped (creating devices needs privilege)",
 			     rel(x));
 			return 1;
@@ -286,6 +376,7 @@ static int make_node(struct extract *x, int dirfd, const char *name, const sqfs_
 		return -1;
 	if (fchmodat(dirfd, name, g->base.mode & 07777, 0) != 0)
 		return sb_error_set(err, errno, "setting mode of %s", rel(x));
+	check_mode(x, dirfd, name, type, g->base.mode);
 	return 0;
 }
 
@@ -303,6 +394,8 @@ static int try_link(struct extract *x, int dirfd, const char *name, const sqfs_i
 		return errno == EEXIST
 			       ? hostile(x, err, "the name appears twice")
 			       : sb_error_set(err, errno, "linking %s to %s", rel(x), first);
+	if (x->owners)
+		sb_ownership_link(x->owners, x->path.buf, first);
 	return 0;
 }
 
@@ -327,6 +420,7 @@ static int extract_leaf(struct extract *x, int dirfd, const char *name,
 	int ret = try_link(x, dirfd, name, g, err);
 	if (ret <= 0)
 		return ret;
+	rec_reset(x);
 	uint32_t uid, gid;
 	if (inode_owner(x, g, &uid, &gid, err) < 0)
 		return -1;
@@ -343,6 +437,7 @@ static int extract_leaf(struct extract *x, int dirfd, const char *name,
 	    (apply_owner(x, dirfd, name, uid, gid, err) < 0 ||
 	     apply_time(x, dirfd, name, g->base.mod_time, err) < 0))
 		return -1;
+	rec_flush(x, dirfd, name);
 	uint32_t ino = g->base.inode_number;
 	if (inode_nlink(g) > 1)
 		sq_map_put(&x->links, &ino, sizeof(ino), sb_strdup(x->path.buf));
@@ -486,13 +581,18 @@ static int fix_dirs(struct extract *x, sb_error_t *err)
 		const char *name = *f->path ? f->path : "";
 		x->path.len = 0;
 		sb_strbuf_adds(&x->path, f->path);
+		rec_reset(x);
 		if (apply_owner(x, x->rootfd, name, f->uid, f->gid, err) < 0)
 			return -1;
-		int r = *name ? fchmodat(x->rootfd, name, f->mode, 0) : fchmod(x->rootfd, f->mode);
+		/* with a map, as a user: kept owner-rwx (removable, writable) */
+		mode_t m = x->owners && !x->privileged ? f->mode | 0700 : f->mode;
+		int r = *name ? fchmodat(x->rootfd, name, m, 0) : fchmod(x->rootfd, m);
 		if (r != 0)
 			return sb_error_set(err, errno, "setting mode of %s", rel(x));
+		check_mode(x, x->rootfd, name, S_IFDIR, f->mode);
 		if (apply_time(x, x->rootfd, name, f->mtime, err) < 0)
 			return -1;
+		rec_flush(x, x->rootfd, name);
 	}
 	return 0;
 }
@@ -600,9 +700,10 @@ int sif_sqfs_extract(int fd, uint64_t base_offset, const char *outdir,
 		.outdir = outdir,
 		.rootfd = -1,
 		.path = SB_STRBUF_INIT,
-		.privileged = geteuid() == 0,
+		.privileged = geteuid() == 0 && !(eo && eo->unprivileged),
 		.self_uid = (uint32_t)geteuid(),
 		.self_gid = (uint32_t)getegid(),
+		.owners = eo ? eo->owners : NULL,
 	};
 	sb_strbuf_adds(&x.path, "");
 	int ret = run(&x, fd, base_offset, err);

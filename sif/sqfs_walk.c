@@ -128,6 +128,26 @@ static void read_xattrs(struct walk *z, int fd, struct xattrs *x)
 	}
 }
 
+/* The entry's xattrs: the on-disk ones x plus those the owner hook put in
+ * a->xattrs (a name the hook gives wins). A new array of borrowed entries. */
+static struct sif_sqfs_xattr *with_hook_xattrs(const struct xattrs *x,
+					       const struct sif_sqfs_attr *a, size_t *n)
+{
+	struct sif_sqfs_xattr *v = sb_xcalloc(x->n + a->n_xattrs + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		bool replaced = false;
+		for (size_t j = 0; j < a->n_xattrs && !replaced; j++)
+			replaced = strcmp(x->v[i].key, a->xattrs[j].key) == 0;
+		if (!replaced)
+			v[k++] = x->v[i];
+	}
+	for (size_t j = 0; j < a->n_xattrs; j++)
+		v[k++] = a->xattrs[j];
+	*n = k;
+	return v;
+}
+
 /* ------------------------------------------------------------------ opening */
 
 /* Opens name in dirfd. A non-root user who owns an entry he may not read
@@ -182,8 +202,8 @@ static struct sq_node *visit_dir(struct walk *z, int dirfd, struct sq_node *pare
 	struct xattrs x;
 	read_xattrs(z, fd, &x);
 	struct sif_sqfs_attr xa = *a;
-	xa.xattrs = x.v;
-	xa.n_xattrs = x.n;
+	cleanup_free struct sif_sqfs_xattr *xv = with_hook_xattrs(&x, a, &xa.n_xattrs);
+	xa.xattrs = xv;
 	struct sq_node *n = sq_add_dir(z->w, parent, name, &xa, z->path.buf, err);
 	xattrs_free(&x);
 	if (n != NULL && descend && walk_dir(z, fd, n, err) < 0)
@@ -210,8 +230,8 @@ static struct sq_node *visit_file(struct walk *z, int dirfd, struct sq_node *par
 	if (st->st_size > (off_t)(1 << 20))
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	struct sif_sqfs_attr xa = *a;
-	xa.xattrs = x.v;
-	xa.n_xattrs = x.n;
+	cleanup_free struct sif_sqfs_xattr *xv = with_hook_xattrs(&x, a, &xa.n_xattrs);
+	xa.xattrs = xv;
 	/* Holes are looked for only where the blocks allocated cannot hold the
 	 * size (saves two lseek calls per file). */
 	bool holes = (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size;
@@ -228,8 +248,8 @@ static struct sq_node *visit_other(struct walk *z, int dirfd, struct sq_node *pa
 	struct xattrs x;
 	read_xattrs(z, -1, &x);
 	struct sif_sqfs_attr xa = *a;
-	xa.xattrs = x.v;
-	xa.n_xattrs = x.n;
+	cleanup_free struct sif_sqfs_xattr *xv = with_hook_xattrs(&x, a, &xa.n_xattrs);
+	xa.xattrs = xv;
 	struct sq_node *n = NULL;
 	if (S_ISLNK(st->st_mode)) {
 		size_t cap = (size_t)st->st_size + 2;
@@ -397,8 +417,8 @@ static int walk_root(struct walk *z, sb_error_t *err)
 		return -1;
 	struct xattrs x;
 	read_xattrs(z, fd, &x);
-	a.xattrs = x.v;
-	a.n_xattrs = x.n;
+	cleanup_free struct sif_sqfs_xattr *xv = with_hook_xattrs(&x, &a, &a.n_xattrs);
+	a.xattrs = xv;
 	struct sq_node *root = sq_add_dir(z->w, NULL, "", &a, "/", err);
 	xattrs_free(&x);
 	if (root == NULL)

@@ -128,7 +128,7 @@ static int cmd_extract(int argc, char **argv)
 		perror(argv[i]);
 		return 1;
 	}
-	struct sif_sqfs_extract_options eo = {0, warn_sink, NULL};
+	struct sif_sqfs_extract_options eo = {.warn = warn_sink};
 	sb_error_t err = NULL;
 	int ret = sif_sqfs_extract(fd, offset, argv[i + 1], &eo, &err);
 	close(fd);

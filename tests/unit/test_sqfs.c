@@ -590,7 +590,7 @@ START_TEST(t_offset_and_size)
 	ck_assert_int_eq(memcmp(buf, "HEAD", 4), 0);
 	ck_assert_int_eq(pread(fd, buf, 4, 32768), 4);
 	ck_assert_int_eq(memcmp(buf, "hsqs", 4), 0);
-	struct sif_sqfs_extract_options eo = {size, collect, &warns};
+	struct sif_sqfs_extract_options eo = {.size = size, .warn = collect, .warn_ctx = &warns};
 	ck_assert_msg(sif_sqfs_extract(fd, 32768, tpath("offset.out"), &eo, &err) == 0, "%s",
 		      sb_error_message(err));
 	ck_assert_str_eq(slurp(tpath("offset.out/f")), "offset data");
@@ -680,7 +680,7 @@ START_TEST(t_pack_dir_hook_and_extract)
 	image_close(&im);
 
 	warns.count = 0;
-	struct sif_sqfs_extract_options eo = {0, collect, &warns};
+	struct sif_sqfs_extract_options eo = {.warn = collect, .warn_ctx = &warns};
 	ck_assert_msg(sif_sqfs_extract(fd, 0, tpath("out"), &eo, &err) == 0, "%s",
 		      sb_error_message(err));
 	close(fd);
