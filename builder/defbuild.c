@@ -334,6 +334,20 @@ static void cleanup(struct defbuild *b)
 	sb_cleanup_remove(b->workdir);
 }
 
+static int validate_stages(const struct build_options *o, struct defparse_def *def,
+			   sb_error_t *err)
+{
+	struct defbuild b = { .o = o, .def = def };
+	for (size_t i = 0; i < def->n_stages; i++) {
+		struct stage_state s = { .ds = &def->stages[i], .index = i,
+					 .rootfs = (char *)"/nonexistent" };
+		b.n_stages = def->n_stages;
+		if (stage_validate(&b, &s, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int run_stages(struct defbuild *b, sb_error_t *err)
 {
 	for (size_t i = 0; i < b->n_stages; i++)
@@ -362,6 +376,8 @@ int build_definition(const struct build_options *o, sb_error_t *err)
 		sb_error_set_status(err, 2, 0, "%s: no stages to build", o->source);
 		goto out;
 	}
+	if (validate_stages(o, b.def, err) < 0)
+		goto out;
 	sb_cleanup_install();
 	const char *base = tmp_base(o);
 	pat = sb_asprintf("%s/sifbuild-build-XXXXXX", base);

@@ -50,6 +50,9 @@ bool defbuild_section(const struct defbuild *b, const char *name);
 /* Stage display name for messages: "stage NAME" or "stage N". */
 const char *defbuild_stage_label(const struct stage_state *s, char *buf, size_t len);
 
+/* stage.c: checks the stage's Bootstrap header with its agent (before any
+ * work: FILE:LINE errors for missing keys). s->rootfs may not exist yet. */
+int stage_validate(struct defbuild *b, struct stage_state *s, sb_error_t *err);
 /* stage.c: runs every step of stage s (apptainer-behaviour.md 3.2). */
 int stage_run(struct defbuild *b, struct stage_state *s, sb_error_t *err);
 

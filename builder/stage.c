@@ -77,8 +77,10 @@ static int fix_perm_one(const char *path, const struct stat *st, int type, struc
 	return 0;
 }
 
-/* Bootstrap: the agent named by the header lays the base down. */
-static int bootstrap(struct defbuild *b, struct stage_state *s, sb_error_t *err)
+/* The stage's agent and a request for it (rq borrows ro and the stage). */
+static int agent_request(struct defbuild *b, struct stage_state *s, struct sb_registry_options *ro,
+			 struct bootstrap_request *rq, const struct bootstrap_agent **agent,
+			 sb_error_t *err)
 {
 	const struct defparse_stage *ds = s->ds;
 	const char *path = b->def->path;
@@ -93,14 +95,53 @@ static int bootstrap(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 					   a == NULL ? "not a bootstrap agent Apptainer knows"
 					   : a->unsupported ? a->unsupported
 					   : "not supported by this version of sifbuild yet");
-	struct sb_registry_options ro;
-	build_registry_options(b->o, &ro);
-	struct bootstrap_request rq = {
+	build_registry_options(b->o, ro);
+	*rq = (struct bootstrap_request){
 		.header = ds->header, .n_header = ds->n_header, .rootfs = s->rootfs,
 		.arch = b->o->arch, .arch_variant = b->o->arch_variant,
 		.privileged = geteuid() == 0, .owners = s->owners, .warn = b->o->warn,
-		.warn_ctx = b->o->warn_ctx, .registry = &ro,
+		.warn_ctx = b->o->warn_ctx, .registry = ro,
 	};
+	*agent = a;
+	return 0;
+}
+
+static bool is_last(const struct defbuild *b, const struct stage_state *s)
+{
+	return s->index + 1 == b->n_stages;
+}
+
+static bool uses_agent(const struct defbuild *b, const struct stage_state *s)
+{
+	return !(b->o->update && !b->o->force && is_last(b, s));
+}
+
+int stage_validate(struct defbuild *b, struct stage_state *s, sb_error_t *err)
+{
+	if (!uses_agent(b, s))
+		return 0;
+	struct sb_registry_options ro;
+	struct bootstrap_request rq;
+	const struct bootstrap_agent *a;
+	if (agent_request(b, s, &ro, &rq, &a, err) < 0)
+		return -1;
+	if (a->ops->validate(&rq, err) < 0)
+		return sb_error_wrap(err, "%s:%d", b->def->path, header_line(s->ds, "bootstrap"));
+	return 0;
+}
+
+/* Bootstrap: the agent named by the header lays the base down. */
+static int bootstrap(struct defbuild *b, struct stage_state *s, sb_error_t *err)
+{
+	const struct defparse_stage *ds = s->ds;
+	const char *path = b->def->path;
+	const char *name = defparse_header_get(ds, "bootstrap");
+	int line = header_line(ds, "bootstrap");
+	struct sb_registry_options ro;
+	struct bootstrap_request rq;
+	const struct bootstrap_agent *a;
+	if (agent_request(b, s, &ro, &rq, &a, err) < 0)
+		return -1;
 	defbuild_log(b, "Bootstrap: %s (%s)", name, defparse_header_get(ds, "from") ?
 		     defparse_header_get(ds, "from") : "no From");
 	struct bootstrap_result res = { 0 };
@@ -117,7 +158,9 @@ static int bootstrap(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 	if (rootfd < 0 || image_base_env(rootfd, !res.keep_metadata, err) < 0 ||
 	    build_agent_metadata(s->rootfs, &res, b->o, &meta, err) < 0)
 		goto out;
-	s->oci_config = meta.oci_config ? sb_strdup(meta.oci_config) : NULL;
+	s->oci_config = meta.oci_config	      ? sb_strdup(meta.oci_config)
+			: res.oci_config_json ? sb_strdup(res.oci_config_json)
+					      : NULL;
 	if (strcmp(name, "docker") == 0 && res.image_digest) {
 		struct sb_registry_ref ref;
 		if (sb_registry_ref_from_header(defparse_header_get(ds, "from"),
@@ -137,14 +180,9 @@ out:
 	return r;
 }
 
-static bool is_last(const struct defbuild *b, const struct stage_state *s)
-{
-	return s->index + 1 == b->n_stages;
-}
-
 static int lay_base(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 {
-	if (b->o->update && !b->o->force && is_last(b, s)) {
+	if (!uses_agent(b, s)) {
 		defbuild_log(b, "Copying the existing sandbox %s", b->o->target);
 		struct copy_args c = { b->o->target, s->rootfs };
 		if (scripts_as_root(b, copy_tree_fn, &c, err) < 0)

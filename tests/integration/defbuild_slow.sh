@@ -57,7 +57,8 @@ Bootstrap: scratch
 EOF
 
 listing() {
-	off=$("$SIFBUILD" sif info 3 "$1" | sed -n 's/^ *Offset: *//p')
+	id=$("$SIFBUILD" sif list "$1" | awk -F'|' '/FS \(Squashfs/ {print $1+0; exit}')
+	off=$("$SIFBUILD" sif info "$id" "$1" | sed -n 's/^ *Offset: *//p')
 	unsquashfs -o "$off" -lln "$1" | sed 's| squashfs-root| |'
 }
 expect_L() { printf '%s\n' "$L" | grep -Eq "$1" && pass "$2" || fail "$2"; }
