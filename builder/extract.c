@@ -15,7 +15,7 @@
 #include "sif/sif.h"
 #include "sif/sqfs.h"
 
-static int partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err)
+int extract_partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err)
 {
 	struct sif_image *img = sif_open(sif, SIF_OPEN_READ, err);
 	if (img == NULL)
@@ -75,7 +75,7 @@ static int put_in_place(const char *tmp, const char *target, sb_error_t *err)
 int extract_sif_to_dir(const struct build_options *o, const char *sif, sb_error_t *err)
 {
 	int64_t off = 0, size = 0;
-	if (partition_range(sif, &off, &size, err) < 0)
+	if (extract_partition_range(sif, &off, &size, err) < 0)
 		return -1;
 	cleanup_close int fd = open(sif, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
