@@ -74,8 +74,11 @@ struct sif_meta {
 static int read_sif_meta(const char *path, struct sif_meta *m, sb_error_t *err)
 {
 	struct sif_image *img = sif_open(path, SIF_OPEN_READ, err);
-	if (img == NULL)
-		return sb_error_wrap(err, "%s", path);
+	if (img == NULL) {
+		if (err && *err)
+			(*err)->status = 2; /* not a SIF we can read */
+		return -1;
+	}
 	int rc = 0;
 	for (size_t i = 0; i < sif_slot_count(img) && rc == 0; i++) {
 		const struct sif_descriptor *d = sif_slot(img, i);

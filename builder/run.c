@@ -43,11 +43,19 @@ static void warn_stderr(void *ctx, const char *msg)
 	fprintf(stderr, "sifbuild: warning: %s\n", msg);
 }
 
+/* A file that is no usable SIF is bad input (status 2). */
+static int bad_input(sb_error_t *err)
+{
+	if (err != NULL && *err != NULL)
+		(*err)->status = 2;
+	return -1;
+}
+
 static int extract_image(const char *path, bool verbose, struct image_root *r, sb_error_t *err)
 {
 	int64_t off = 0, size = 0;
 	if (extract_partition_range(path, &off, &size, err) < 0)
-		return -1;
+		return bad_input(err);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sb_error_set(err, errno, "%s", path);
@@ -519,6 +527,12 @@ static int check_request(const char *path, const char *action, int argc,
 		return sb_error_set_status(err, 2, 0, "exec needs a command to run in %s", path);
 	if (o->app != NULL && !valid_app(o->app))
 		return sb_error_set_status(err, 2, 0, "invalid app name '%s'", o->app);
+	for (size_t i = 0; i < o->n_binds; i++) {
+		cleanup_free char *src = sb_strndup(o->binds[i], strcspn(o->binds[i], ":"));
+		if (src[0] == '/' && access(src, F_OK) != 0)
+			return sb_error_set_status(err, 2, errno, "bind %s: source %s", o->binds[i],
+						   src);
+	}
 	return 0;
 }
 
@@ -654,7 +668,10 @@ int run_image(const char *path, const char *action, int argc, char *const argv[]
 	if (rc == 0 && o->app != NULL)
 		rc = check_app(r.rootfs, path, o->app, err);
 	if (rc == 0) {
-		plan = make_plan(path, r.rootfs, r.mounted, action, argc, argv, o, err);
+		/* A mounted image, or a directory the caller cannot change, gets
+		 * no new mount points. */
+		bool fixed = r.mounted || access(r.rootfs, W_OK) != 0;
+		plan = make_plan(path, r.rootfs, fixed, action, argc, argv, o, err);
 		rc = plan ? 0 : -1;
 	}
 	struct sb_run_result res = { 0, 0, 0 };

@@ -24,7 +24,8 @@ struct run_options {
  * /.singularity.d/env/ scripts (*.sh) sourced in glob order, then the runscript (run),
  * argv (exec), a shell (shell) or the test script (test), with argv as its
  * arguments, on a read-only root, as the caller's own uid in an unprivileged
- * user namespace (real root stays root). *status gets the program's exit
+ * user namespace (real root stays root); with o->sandbox given (a build's
+ * %test) as that sandbox's root instead. *status gets the program's exit
  * status (128+N when killed by signal N). Only the program writes to stdout
  * and stderr unless o->verbose. Returns 0 when the program ran, -1 with *err
  * when the image could not be opened or run (status 2 for bad input).
