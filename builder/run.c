@@ -322,6 +322,18 @@ static void add_quoted(struct sb_strbuf *sb, const char *s)
 	sb_strbuf_addc(sb, '\'');
 }
 
+/* A name the shell can export: [A-Za-z_][A-Za-z0-9_]*. */
+static bool shell_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+		if (!alpha && (i == 0 || c < '0' || c > '9'))
+			return false;
+	}
+	return len > 0;
+}
+
 /* The script given to the image's /bin/sh: source the environment, restore
  * the user's APPTAINERENV_ values (they win over %environment), then the
  * action with "$@". */
@@ -333,9 +345,10 @@ static char *action_script(const char *action, const char *app, const struct use
 			    "done\n"
 			    "unset __sifbuild_env\n");
 	for (size_t i = 0; i < u->n; i++) {
-		if (strncmp(u->kv[i], "SING_USER_DEFINED_", 18) == 0)
-			continue;
 		const char *eq = strchr(u->kv[i], '=');
+		if (strncmp(u->kv[i], "SING_USER_DEFINED_", 18) == 0 ||
+		    !shell_name(u->kv[i], (size_t)(eq - u->kv[i])))
+			continue;
 		sb_strbuf_addf(&sb, "export %.*s=", (int)(eq - u->kv[i]), u->kv[i]);
 		add_quoted(&sb, eq + 1);
 		sb_strbuf_addc(&sb, '\n');

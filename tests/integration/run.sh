@@ -92,9 +92,9 @@ run_cases() {
 	run "$SIFBUILD" exec "$IMG" sh -c 'echo "$GREETING"; exit 42'
 	expect_rc 42 "[$L] exec: the command's exit status"
 	expect_out hello "[$L] exec sees variables from /.singularity.d/env"
-	APPTAINERENV_GREETING=over SINGULARITYENV_OTHER=x run "$SIFBUILD" exec "$IMG" \
+	APPTAINERENV_GREETING="o'ver  \$x" SINGULARITYENV_OTHER=x run "$SIFBUILD" exec "$IMG" \
 		sh -c 'echo "$GREETING $OTHER"'
-	expect_out "over x" "[$L] APPTAINERENV_/SINGULARITYENV_ set variables, over %environment"
+	expect_out "o'ver  \$x x" "[$L] APPTAINERENV_/SINGULARITYENV_ set variables, over %environment"
 	run "$SIFBUILD" exec "$IMG" sh -c 'id -u; touch /new-file'
 	if [ "$RC" -ne 0 ] && [ "$(printf '%s\n' "$OUT" | head -1)" = "$ME" ]; then
 		pass "[$L] runs as the caller's uid $ME on a read-only root"
