@@ -16,7 +16,7 @@
 #include "sif/sif.h"
 #include "sif/sqfs.h"
 
-static int partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err)
+int extract_partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err)
 {
 	if (bootstrap_image_file_kind(sif, NULL) == BOOTSTRAP_IMAGE_SQUASHFS) {
 		*off = *size = 0; /* a bare SquashFS image: the whole file */
@@ -80,7 +80,7 @@ static int put_in_place(const char *tmp, const char *target, sb_error_t *err)
 int extract_sif_to_dir(const struct build_options *o, const char *sif, sb_error_t *err)
 {
 	int64_t off = 0, size = 0;
-	if (partition_range(sif, &off, &size, err) < 0)
+	if (extract_partition_range(sif, &off, &size, err) < 0)
 		return -1;
 	cleanup_close int fd = open(sif, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

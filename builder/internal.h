@@ -61,5 +61,16 @@ int convert_oras(const struct build_options *o, sb_error_t *err);
 int assemble_sif_from_dir(const struct build_options *o, const char *dir, sb_error_t *err);
 /* extract.c: SIF -> sandbox directory (temp dir beside the target). */
 int extract_sif_to_dir(const struct build_options *o, const char *sif, sb_error_t *err);
+/* Offset and size of the SIF's primary SquashFS partition (status 2 when
+ * there is none or it is another file system). */
+int extract_partition_range(const char *sif, int64_t *off, int64_t *size, sb_error_t *err);
+
+/* run_fuse.c: squashfuse mounts for `sifbuild run`. Usable when squashfuse
+ * and fusermount are installed, /dev/fuse opens and SIFBUILD_NO_FUSE is not
+ * set. */
+bool run_fuse_usable(void);
+/* Mounts the SquashFS at offset of sif read-only on mnt (an empty dir). */
+int run_fuse_mount(const char *sif, int64_t offset, const char *mnt, sb_error_t *err);
+int run_fuse_unmount(const char *mnt, sb_error_t *err);
 
 #endif

@@ -40,6 +40,9 @@ int cmd_build(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+/* run, exec, shell, test: argv[0] names the action. */
+int cmd_action(int argc, char **argv);
 
 extern const char cli_parse_usage[];
 extern const char cli_lint_usage[];
@@ -50,6 +53,11 @@ extern const char cli_build_usage[];
 extern const char cli_pull_usage[];
 extern const char cli_push_usage[];
 extern const char cli_cache_usage[];
+extern const char cli_inspect_usage[];
+extern const char cli_run_usage[];
+extern const char cli_exec_usage[];
+extern const char cli_shell_usage[];
+extern const char cli_test_usage[];
 
 void cli_print_main_help(FILE *f);
 

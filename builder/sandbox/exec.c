@@ -122,7 +122,7 @@ static void start_program(void *arg)
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	for (size_t i = 0; i < NFWD; i++)
 		signal(fwd_signals[i], SIG_DFL);
-	if (ctx->sb->mode == SB_MODE_SECCOMP) {
+	if (ctx->sb->mode == SB_MODE_SECCOMP && !plan->keep_uid) {
 		/* Last, so every setup error above stayed a real error. */
 		sb_error_t err = NULL;
 		if (sb_seccomp_install(&err) < 0)
@@ -147,7 +147,7 @@ static void run_init(struct run_ctx *ctx)
 		sb_child_fail(ctx->sock, errno, "working directory %s", ctx->plan->cwd);
 	/* Subuid mode: setgroups is allowed there, so drop the host's
 	 * supplementary groups (they would show up as nogroup). */
-	if (ctx->sb->mode == SB_MODE_SUBUID && setgroups(0, NULL) < 0)
+	if (ctx->sb->mode == SB_MODE_SUBUID && !ctx->plan->keep_uid && setgroups(0, NULL) < 0)
 		sb_child_fail(ctx->sock, errno, "setgroups");
 	int status = 0;
 	int code = sb_reaper_run(start_program, ctx, &status);
@@ -211,8 +211,8 @@ struct outcome {
 };
 
 /* Serves the children until they all closed the socket. */
-static int serve(const struct sb_sandbox *sb, int sock, pid_t child, struct outcome *out,
-		 sb_error_t *err)
+static int serve(const struct sb_sandbox *sb, bool keep_uid, int sock, pid_t child,
+		 struct outcome *out, sb_error_t *err)
 {
 	char buf[1100];
 	int rc = 0;
@@ -224,7 +224,7 @@ static int serve(const struct sb_sandbox *sb, int sock, pid_t child, struct outc
 			break;
 		buf[n] = '\0';
 		if (buf[0] == 'U') {
-			bool ok = sb_userns_write_maps(sb, child, err) == 0;
+			bool ok = sb_userns_write_maps(sb, child, keep_uid, err) == 0;
 			if (!ok)
 				rc = sb_error_wrap(err, "setting up the user namespace");
 			(void)!send(sock, ok ? "M" : "X", 1, MSG_NOSIGNAL);
@@ -281,7 +281,7 @@ static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan,
 	if (fwd_signal != 0)
 		kill(pid, fwd_signal);
 	struct outcome o = { -1 };
-	int rc = serve(sb, sv[0], pid, &o, err);
+	int rc = serve(sb, plan->keep_uid, sv[0], pid, &o, err);
 	close(sv[0]);
 	int code = wait_code(pid);
 	fwd_pid = 0;
@@ -297,7 +297,8 @@ int sb_sandbox_run(const struct sb_sandbox *sb, const struct sb_plan *plan_in,
 {
 	struct sb_plan *plan = sb_plan_copy(plan_in);
 	struct sb_created made = { NULL, 0 };
-	int rc = sb_plan_apply_mode(plan, sb, err);
+	/* The caller's own identity gets none of the root emulation. */
+	int rc = plan->keep_uid ? 0 : sb_plan_apply_mode(plan, sb, err);
 	if (rc == 0)
 		rc = sb_plan_validate(plan, err);
 	if (rc == 0)

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "builder/sandbox/sandbox.h"
+#include "common/fs.h"
 
 enum sb_op_kind {
 	SB_OP_BIND,
@@ -36,6 +37,7 @@ struct sb_plan {
 	char *cwd;
 	int stdio[3];
 	bool readonly_root;
+	bool keep_uid; /* sb_plan_set_identity */
 	char *fakeroot_state; /* host directory, or NULL */
 };
 
@@ -86,7 +88,7 @@ struct sb_created {
 	char **paths; /* created, in creation order (in-rootfs paths) */
 	size_t n;
 };
-/* (Paths are opened with common/fs.h sb_open_in_root.) */
+/* sb_open_in_root (common/fs.h) opens the paths below. */
 /* Creates each missing mount point of plan in the image (directory, or an
  * empty file when the bind source is not a directory). */
 int sb_mountpoints_prepare(const struct sb_plan *plan, struct sb_created *made, sb_error_t *err);
@@ -108,6 +110,9 @@ int sb_subid_pick(const char *text, const char *user, uid_t uid, struct sb_idran
 		  sb_error_t *err);
 /* Writes pid's single-ID maps (0 -> uid, 0 -> gid, setgroups deny). */
 int sb_userns_map_self(pid_t pid, uid_t uid, gid_t gid, sb_error_t *err);
+/* The same with the given IDs inside (in_uid -> uid, in_gid -> gid). */
+int sb_userns_map_one(pid_t pid, uid_t in_uid, uid_t uid, gid_t in_gid, gid_t gid,
+		      sb_error_t *err);
 /* Runs newgidmap then newuidmap on pid with the subordinate ranges. */
 int sb_userns_map_subid(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err);
 /* First executable name in $PATH, /usr/sbin or /sbin (new string), or NULL. */
@@ -115,8 +120,8 @@ char *sb_find_in_path(const char *name);
 /* Finds a setuid (or file-capability) helper by name in PATH, or checks the
  * given path. Returns a new string or NULL with the reason in err. */
 char *sb_userns_find_helper(const char *name, const char *given, sb_error_t *err);
-/* Writes the maps for sb's mode on pid. */
-int sb_userns_write_maps(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err);
+/* Writes the maps for sb's mode on pid (keep_uid: the caller to itself). */
+int sb_userns_write_maps(const struct sb_sandbox *sb, pid_t pid, bool keep_uid, sb_error_t *err);
 bool sb_mode_uses_userns(enum sb_mode mode);
 
 /* seccomp.c */

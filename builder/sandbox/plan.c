@@ -72,6 +72,7 @@ struct sb_plan *sb_plan_copy(const struct sb_plan *p)
 	}
 	memcpy(c->stdio, p->stdio, sizeof(c->stdio));
 	c->readonly_root = p->readonly_root;
+	c->keep_uid = p->keep_uid;
 	c->fakeroot_state = dup_or_null(p->fakeroot_state);
 	c->ops = sb_xcalloc(p->nops ? p->nops : 1, sizeof(struct sb_op));
 	c->capops = p->nops ? p->nops : 1;
@@ -297,6 +298,11 @@ void sb_plan_set_readonly_root(struct sb_plan *p, bool readonly)
 	p->readonly_root = readonly;
 }
 
+void sb_plan_set_identity(struct sb_plan *p, bool keep_uid)
+{
+	p->keep_uid = keep_uid;
+}
+
 bool sb_plan_dst_in_fresh_fs(const struct sb_plan *p, size_t i)
 {
 	for (size_t j = 0; j < i && j < p->nops; j++) {
@@ -354,6 +360,8 @@ char *sb_plan_describe(const struct sb_plan *p)
 	struct sb_strbuf sb = SB_STRBUF_INIT;
 	if (p->readonly_root)
 		sb_strbuf_adds(&sb, "root ro\n");
+	if (p->keep_uid)
+		sb_strbuf_adds(&sb, "identity caller\n");
 	for (size_t i = 0; i < p->nops; i++) {
 		const struct sb_op *op = &p->ops[i];
 		sb_strbuf_adds(&sb, kind_name(op->kind));

@@ -4,17 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/strbuf.h"
 
+/* Splits "/a/b/c" into parent "/a/b" and name "c". */
 static void split(const char *path, char **parent, const char **name)
 {
 	const char *slash = strrchr(path, '/');

@@ -95,6 +95,14 @@ void sb_plan_set_stdio(struct sb_plan *plan, int in, int out, int errfd);
  * where it is not --writable. Default: writable. */
 void sb_plan_set_readonly_root(struct sb_plan *plan, bool readonly);
 
+/* Who the program runs as. Default (false): root of the sandbox. With
+ * keep_uid, in the user-namespace modes the caller's uid and gid are mapped
+ * to themselves (nothing else is mapped), so the program runs as the caller,
+ * without capabilities, as Apptainer's run/exec/shell do; the mode's root
+ * emulation (seccomp filter, fakeroot, subordinate IDs) is left out. In root
+ * mode the caller is root and stays root. */
+void sb_plan_set_identity(struct sb_plan *plan, bool keep_uid);
+
 /* Fakeroot mode only: a host directory (borrowed, copied; it must exist)
  * where fakeroot(1) keeps its database of faked owners and devices, so that
  * later runs with the same directory (%post, then %test) see the same lies.

@@ -114,7 +114,7 @@ int sb_sandbox_enter(const struct sb_sandbox *sb, int (*fn)(void *), void *arg, 
 			break;
 		buf[n] = '\0';
 		if (buf[0] == 'U') {
-			bool ok = rc == 0 && sb_userns_write_maps(sb, pid, err) == 0;
+			bool ok = rc == 0 && sb_userns_write_maps(sb, pid, false, err) == 0;
 			if (!ok && rc == 0)
 				rc = -1;
 			(void)!send(sv[0], ok ? "M" : "X", 1, MSG_NOSIGNAL);

@@ -139,18 +139,24 @@ static int write_file(const char *path, const char *text, sb_error_t *err)
 
 int sb_userns_map_self(pid_t pid, uid_t uid, gid_t gid, sb_error_t *err)
 {
+	return sb_userns_map_one(pid, 0, uid, 0, gid, err);
+}
+
+int sb_userns_map_one(pid_t pid, uid_t in_uid, uid_t uid, gid_t in_gid, gid_t gid,
+		      sb_error_t *err)
+{
 	char path[64], line[64];
 	/* Order matters: uid_map, then "deny" in setgroups, which the kernel
 	 * requires before an unprivileged gid_map write. */
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	snprintf(line, sizeof(line), "0 %lu 1\n", (unsigned long)uid);
+	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)in_uid, (unsigned long)uid);
 	if (write_file(path, line, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
 	if (write_file(path, "deny", err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-	snprintf(line, sizeof(line), "0 %lu 1\n", (unsigned long)gid);
+	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)in_gid, (unsigned long)gid);
 	return write_file(path, line, err);
 }
 
@@ -210,8 +216,10 @@ int sb_userns_map_subid(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err)
 	return run_helper(uargv, err);
 }
 
-int sb_userns_write_maps(const struct sb_sandbox *sb, pid_t pid, sb_error_t *err)
+int sb_userns_write_maps(const struct sb_sandbox *sb, pid_t pid, bool keep_uid, sb_error_t *err)
 {
+	if (keep_uid)
+		return sb_userns_map_one(pid, sb->uid, sb->uid, sb->gid, sb->gid, err);
 	if (sb->mode == SB_MODE_SUBUID)
 		return sb_userns_map_subid(sb, pid, err);
 	return sb_userns_map_self(pid, sb->uid, sb->gid, err);

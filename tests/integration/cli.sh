@@ -4,13 +4,13 @@
 
 run "$SIFBUILD" --help
 expect_rc 0 "--help exits 0"
-for c in build parse lint pull push cache sif version help; do
+for c in build parse lint pull push cache sif inspect run exec shell test version help; do
 	expect_match out "^  $c " "--help lists $c"
 done
-if printf '%s\n' "$OUT" | grep -Eq '^  (inspect|run|exec|shell) '; then
+if printf '%s\n' "$OUT" | grep -Eq '^  (instance|overlay|sign|verify) '; then
 	fail "--help lists only working commands"; else pass "--help lists only working commands"; fi
 
-for c in build parse lint pull push cache sif version help; do
+for c in build parse lint pull push cache sif inspect run exec shell test version help; do
 	run "$SIFBUILD" $c --help
 	expect_rc 0 "$c --help exits 0"
 	expect_match out "^Usage: sifbuild $c" "$c --help shows usage"

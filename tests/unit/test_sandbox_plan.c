@@ -239,6 +239,29 @@ START_TEST(t_validate)
 }
 END_TEST
 
+START_TEST(t_identity)
+{
+	struct sb_plan *p = sb_plan_new("/r");
+	set_cmd(p);
+	ck_assert(!p->keep_uid);
+	char *d = sb_plan_describe(p);
+	ck_assert_ptr_null(strstr(d, "identity"));
+	free(d);
+	sb_plan_set_identity(p, true);
+	sb_plan_set_readonly_root(p, true);
+	struct sb_plan *c = sb_plan_copy(p);
+	ck_assert(c->keep_uid);
+	d = sb_plan_describe(c);
+	ck_assert_str_eq(d, "root ro\nidentity caller\n");
+	free(d);
+	sb_plan_set_identity(c, false);
+	ck_assert(!c->keep_uid);
+	ck_assert(p->keep_uid);
+	sb_plan_free(p);
+	sb_plan_free(c);
+}
+END_TEST
+
 START_TEST(t_copy)
 {
 	struct sb_plan *p = sb_plan_new("/r");
@@ -728,6 +751,7 @@ static Suite *sandbox_suite(void)
 	Suite *s = suite_create("sandbox");
 	TCase *tc = tcase_create("plan");
 	tcase_add_test(tc, t_plan_defaults);
+	tcase_add_test(tc, t_identity);
 	tcase_add_test(tc, t_plan_standard);
 	tcase_add_test(tc, t_bind_spec);
 	tcase_add_test(tc, t_bind_spec_errors);
