@@ -167,6 +167,24 @@ if command -v docker-registry >/dev/null && command -v jq >/dev/null; then
 		expect_rc 0 "build from oras://"
 		cmp -s "$T/reg.sif" "$T/pulled.sif" && pass "push then build oras:// is bit-identical" ||
 			fail "push then build oras:// is bit-identical"
+		# Definition files starting from the registry (issue 6/7).
+		printf 'Bootstrap: docker\nFrom: 127.0.0.1:%s/seed/busybox:latest\n\n%%post\n    echo via-def > /etc/def\n' \
+			"$port" >"$T/docker.def"
+		run "$SIFBUILD" build -q --nohttps "$T/dock-def.sif" "$T/docker.def"
+		expect_rc 0 "Bootstrap: docker from a local registry"
+		run "$SIFBUILD" inspect --labels "$T/dock-def.sif"
+		expect_match out "org.opencontainers.image.base.name: 127.0.0.1:$port/seed/busybox:latest" \
+			"Bootstrap: docker sets the base.name label"
+		expect_match out "org.opencontainers.image.base.digest: sha256:[0-9a-f]{64}" \
+			"Bootstrap: docker sets the base.digest label"
+		run "$SIFBUILD" exec "$T/dock-def.sif" cat /etc/def
+		[ "$OUT" = via-def ] && pass "%post ran on the docker base" || fail "%post ran on the docker base ($OUT $ERR)"
+		printf 'Bootstrap: oras\nFrom: 127.0.0.1:%s/test/roundtrip:v1\n\n%%post\n    echo via-oras > /etc/oras\n' \
+			"$port" >"$T/oras.def"
+		run "$SIFBUILD" build -q --nohttps "$T/oras-def.sif" "$T/oras.def"
+		expect_rc 0 "Bootstrap: oras from a local registry"
+		run "$SIFBUILD" exec "$T/oras-def.sif" cat /etc/oras
+		[ "$OUT" = via-oras ] && pass "%post ran on the oras base" || fail "%post ran on the oras base ($OUT $ERR)"
 		run "$SIFBUILD" build "$T/tls.sif" "docker://127.0.0.1:$port/seed/busybox:latest"
 		expect_rc 1 "HTTPS to a plain-HTTP registry fails"
 		expect_one_line_err "HTTPS to a plain-HTTP registry: one line"

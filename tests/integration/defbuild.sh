@@ -214,6 +214,28 @@ expect_match out "custom.label: from-post" "labels written to \$APPTAINER_LABELS
 L=$(listing "$T/full.sif")
 has_entry "$L" "-rw-r--r--" "$T/ctx/sub/a.txt" "a %files source without destination keeps its path"
 
+# --bind and --section
+printf 'Bootstrap: localimage\nFrom: %s\n\n%%post\n    cp /mnt/sub/b.txt /b.txt\n\n%%runscript\n    echo custom\n\n%%labels\n    mine yes\n' \
+	"$T/base.sif" >"$T/bind.def"
+run "$SIFBUILD" build -q --bind "$T/ctx:/mnt:ro" "$T/bind.sif" "$T/bind.def"
+expect_rc 0 "--bind SRC:DST:ro is visible in %post"
+run "$SIFBUILD" exec "$T/bind.sif" cat /b.txt
+same "$OUT" "two" "%post read the bound file"
+L=$(listing "$T/bind.sif")
+if printf '%s\n' "$L" | grep -q ' /mnt/sub'; then fail "the bind leaves nothing in the image"; else
+	pass "the bind leaves nothing in the image"; fi
+run "$SIFBUILD" build -q --section none --bind "$T/ctx:/mnt" "$T/none.sif" "$T/bind.def"
+expect_rc 0 "--section none builds"
+run "$SIFBUILD" run "$T/none.sif"
+[ "$OUT" != custom ] && pass "--section none leaves %runscript out" || fail "--section none leaves %runscript out"
+run "$SIFBUILD" inspect --labels "$T/none.sif"
+if printf '%s\n' "$OUT" | grep -q '^mine'; then fail "--section none leaves %labels out"; else
+	pass "--section none leaves %labels out"; fi
+run "$SIFBUILD" exec "$T/none.sif" cat /b.txt
+same "$OUT" "two" "--section does not gate %post (as Apptainer)"
+run "$SIFBUILD" build -q --section all,runscript "$T/x.sif" "$T/bind.def"
+expect_match err "cannot have all and any other option" "--section all must be alone"
+
 printf 'Bootstrap: localimage\nFrom: %s\n\n%%post\n    echo before\n    false\n' "$T/base.sif" >"$T/fail.def"
 run "$SIFBUILD" build "$T/fail.sif" "$T/fail.def"
 expect_rc 1 "a failing %post fails the build"
