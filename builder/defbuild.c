@@ -185,20 +185,57 @@ static char *temp_dir_beside(const char *path, sb_error_t *err)
 	return make_temp_dir(pat, err);
 }
 
-/* Free space in the build directory: a clear error now rather than "No
- * space left on device" later. The estimate is crude (the base is unknown
- * until it is fetched): at least 64 MiB must be free. */
-static int check_space(const char *dir, sb_error_t *err)
+/* Bytes of a local base (file or tree size), 0 when unknown (registries). */
+static unsigned long long local_size(const char *path)
+{
+	struct stat st;
+	if (path == NULL || stat(path, &st) < 0)
+		return 0;
+	return S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
+}
+
+/* What the stages' bases unpack to, roughly: a compressed image (SIF,
+ * SquashFS, OCI archive) about 3 times its size on disk. Registry and
+ * package-manager bases are unknown before they are fetched. */
+static unsigned long long estimate_bases(const struct defparse_def *def)
+{
+	unsigned long long total = 0;
+	for (size_t i = 0; i < def->n_stages; i++) {
+		const char *agent = defparse_header_get(&def->stages[i], "bootstrap");
+		const char *from = defparse_header_get(&def->stages[i], "from");
+		if (agent == NULL || from == NULL)
+			continue;
+		if (strcmp(agent, "oci-archive") == 0 || strcmp(agent, "docker-archive") == 0) {
+			cleanup_free char *f = sb_strdup(from);
+			char *colon = strchr(f, ':');
+			if (colon && local_size(f) == 0)
+				*colon = '\0';
+			total += 3 * local_size(f);
+		} else if (strcmp(agent, "localimage") == 0) {
+			total += 3 * local_size(from);
+		}
+	}
+	return total;
+}
+
+/* Free space in the build directory against the estimate (plus the output,
+ * about half of it, and 64 MiB of slack): a clear error in seconds rather
+ * than "No space left on device" an hour later. */
+static int check_space(const char *dir, const struct defparse_def *def, sb_error_t *err)
 {
 	struct statvfs vf;
 	if (statvfs(dir, &vf) < 0)
 		return 0;
 	unsigned long long avail = (unsigned long long)vf.f_bavail * vf.f_frsize;
-	if (avail < 64ull << 20)
-		return sb_error_set_status(err, 1, 0, "%s: only %llu MiB free: a build needs room "
-					   "for the root filesystem and the image (set --tmpdir "
-					   "or SIFBUILD_TMPDIR to a larger filesystem)", dir,
-					   avail >> 20);
+	unsigned long long base = estimate_bases(def);
+	unsigned long long need = base + base / 2 + (64ull << 20);
+	if (avail >= need)
+		return 0;
+	cleanup_free char *why = base ? sb_asprintf(" (its base images unpack to ~%llu MiB)",
+						    base >> 20) : sb_strdup("");
+	return sb_error_set_status(err, 1, 0, "%s: %llu MiB free, the build needs about %llu MiB%s: "
+				   "set --tmpdir or SIFBUILD_TMPDIR to a larger filesystem", dir,
+				   avail >> 20, need >> 20, why);
 	return 0;
 }
 
@@ -381,7 +418,7 @@ int build_definition(const struct build_options *o, sb_error_t *err)
 	sb_cleanup_install();
 	const char *base = tmp_base(o);
 	pat = sb_asprintf("%s/sifbuild-build-XXXXXX", base);
-	if (check_space(base, err) < 0 || (b.workdir = make_temp_dir(pat, err)) == NULL)
+	if (check_space(base, b.def, err) < 0 || (b.workdir = make_temp_dir(pat, err)) == NULL)
 		goto out;
 	defbuild_log(&b, "Starting build of %s from %s", o->target, o->source);
 	r = make_stage_dirs(&b, err) < 0 ? -1 : run_stages(&b, err);

@@ -271,6 +271,18 @@ run "$SIFBUILD" build "$T/nm.sif" "$T/nomirror.def"
 expect_one_line_err "a missing MirrorURL is one line"
 expect_match err "nomirror.def:1:" "it names the definition file and line"
 
+# A build directory too small for the base fails at once (root: a tmpfs).
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=40m tmpfs "$T/small"; then
+	# shellcheck disable=SC2086
+	run "$SIFBUILD" build $A --tmpdir "$T/small" "$T/small.sif" "$EX/hello.def"
+	expect_rc 1 "a too small build directory fails before any work"
+	expect_match err "MiB free, the build needs about [0-9]+ MiB" "the error gives free and needed space"
+	expect_one_line_err "the space error is one line"
+	[ -z "$(ls -A "$T/small")" ] && pass "nothing written to the small directory" ||
+		fail "nothing written to the small directory"
+	umount "$T/small"
+fi
+
 # ----------------------------------------------------- sandbox, update, force
 # shellcheck disable=SC2086
 run "$SIFBUILD" build -q --sandbox $A "$T/sbox" "$EX/hello.def"
