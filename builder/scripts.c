@@ -154,6 +154,10 @@ static int run_plan(struct defbuild *b, const struct defparse_script *sc, const 
 		    struct sb_plan *p, sb_error_t *err)
 {
 	struct sb_run_result res = { 0 };
+	if (b->o->verbosity > 0) {
+		cleanup_free char *d = sb_plan_describe(p);
+		fprintf(stderr, "VERBOSE: %s sandbox:\n%s", what, d);
+	}
 	if (sb_sandbox_run(b->sb, p, &res, err) < 0)
 		return sb_error_wrap(err, "%s:%d: %s", b->def->path, sc->line, what);
 	if (res.interrupted)
