@@ -66,8 +66,9 @@ int scripts_host(struct defbuild *b, struct stage_state *s, int id, sb_error_t *
 int scripts_post(struct defbuild *b, struct stage_state *s, sb_error_t *err);
 /* %test inside the read-only rootfs (3.11), unless --notest. */
 int scripts_test(struct defbuild *b, struct stage_state *s, sb_error_t *err);
-/* Calls fn(arg) where the stage's files are fully accessible: inside the
- * build's user namespace in subuid mode, else directly. Returns fn's result
+/* Calls fn(arg) where the stage's files read as the sandbox's root sees
+ * them: inside the build's user namespace in the user-namespace modes
+ * (subordinate-ID owners, v2 file capabilities), else directly. Returns fn's result
  * (0 or -1 with *err filled by fn). */
 int scripts_as_root(struct defbuild *b, int (*fn)(void *arg, sb_error_t *err), void *arg,
 		    sb_error_t *err);

@@ -212,8 +212,10 @@ int scripts_test(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 	return r;
 }
 
-/* subuid mode: fn runs in a child inside the namespace; its error message
- * comes back through a memfd. */
+/* The user-namespace modes: fn runs in a child inside a namespace with the
+ * build's mapping (files owned by subordinate IDs are reachable, file
+ * capabilities set in the sandbox read back as plain v2 ones instead of v3
+ * bound to the caller's UID); its error message comes back through a memfd. */
 struct enter_args {
 	int (*fn)(void *, sb_error_t *);
 	void *arg;
@@ -235,7 +237,7 @@ static int enter_fn(void *p)
 int scripts_as_root(struct defbuild *b, int (*fn)(void *arg, sb_error_t *err), void *arg,
 		    sb_error_t *err)
 {
-	if (b->sb == NULL || sb_sandbox_mode(b->sb) != SB_MODE_SUBUID)
+	if (b->sb == NULL || sb_sandbox_mode(b->sb) == SB_MODE_ROOT)
 		return fn(arg, err);
 	cleanup_close int fd = memfd_create("sifbuild-msg", MFD_CLOEXEC);
 	if (fd < 0)

@@ -77,7 +77,9 @@ static int remove_here(const char *path, sb_error_t *err)
 /* Child: wait for the maps (written by the parent), then run fn. */
 static void enter_child(const struct sb_sandbox *sb, int sock, int (*fn)(void *), void *arg)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* SIGTERM, not SIGKILL: the caller's cleanup handlers (inherited) then
+	 * remove what fn was writing when the caller is killed. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (sb_mode_uses_userns(sb->mode)) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			sb_child_fail(sock, errno, "creating a user namespace");

@@ -271,6 +271,32 @@ run "$SIFBUILD" build "$T/nm.sif" "$T/nomirror.def"
 expect_one_line_err "a missing MirrorURL is one line"
 expect_match err "nomirror.def:1:" "it names the definition file and line"
 
+# Case 24 (rootless-modes.md): a file capability set during the build is
+# stored as a plain (v2, root-id-free) capability, never bound to the
+# builder's UID. Built by a plain user, checked as root (only root can read
+# the capability back after extraction).
+if [ "$(id -u)" -eq 0 ] && command -v setcap >/dev/null && command -v getcap >/dev/null; then
+	cu=$(id -u sbtest 2>/dev/null || echo 65534)
+	CT=$(mktemp -d "$T/cap.XXXXXX") && chmod 755 "$T" && chown "$cu" "$CT"
+	printf 'Bootstrap: busybox\nMirrorURL: file://%s\n\n%%setup\n    cp "$APPTAINER_ROOTFS/bin/busybox" "$APPTAINER_ROOTFS/bin/ping2"\n    %s cap_net_raw+ep "$APPTAINER_ROOTFS/bin/ping2"\n' \
+		"$BUSYBOX" "$(command -v setcap)" >"$CT/cap.def"
+	for m in seccomp rootmap subuid; do
+		[ $m = subuid ] && ! grep -q "^$(id -un "$cu" 2>/dev/null):" /etc/subuid && continue
+		run setpriv --reuid="$cu" --regid="$cu" --clear-groups env HOME=/tmp SIFBUILD_TMPDIR="$CT" \
+			"$SIFBUILD" build -q --userns-mode=$m "$CT/$m.sif" "$CT/cap.def"
+		expect_rc 0 "[$m] 24: setcap in a build as uid $cu"
+		id=$("$SIFBUILD" sif list "$CT/$m.sif" | awk -F'|' '/FS \(Squashfs/ {print $1+0; exit}')
+		off=$("$SIFBUILD" sif info "$id" "$CT/$m.sif" | sed -n 's/^ *Offset: *//p')
+		unsquashfs -q -o "$off" -d "$CT/x-$m" "$CT/$m.sif" bin/ping2 >/dev/null 2>&1
+		caps=$(getcap -n "$CT/x-$m/bin/ping2")
+		case $caps in
+		*rootid*) fail "[$m] 24: the capability is v2, not bound to a uid ($caps)" ;;
+		*cap_net_raw=ep*) pass "[$m] 24: the capability is v2, not bound to a uid" ;;
+		*) fail "[$m] 24: the capability survives packing (got '$caps')" ;;
+		esac
+	done
+fi
+
 # A build directory too small for the base fails at once (root: a tmpfs).
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=40m tmpfs "$T/small"; then
 	# shellcheck disable=SC2086
