@@ -137,22 +137,10 @@ static int validate(const struct bootstrap_request *r, sb_error_t *err)
 	return p ? 0 : -1;
 }
 
-static int materialise(const struct bootstrap_request *r, struct bootstrap_result *res,
-		       sb_error_t *err)
+/* Runs debootstrap (prog) with the package list pkgs, then clean(). */
+static int run_debootstrap(const struct bootstrap_request *r, char *prog, const char *pkgs,
+			   sb_error_t *err)
 {
-	struct pkg_list inc = { NULL, 0 };
-	if (check_header(r, &inc, err) < 0)
-		return -1;
-	static const char *const tool[] = { "debootstrap", NULL };
-	static const char *const used[] = { "mirrorurl", "osversion", "include", NULL };
-	cleanup_free char *prog = pkg_require_tool(tool, "debootstrap", err);
-	if (prog == NULL) {
-		pkg_list_release(&inc);
-		return -1;
-	}
-	pkg_warn_unused_keys(r, "debootstrap", used);
-	cleanup_free char *pkgs = pkg_list_join(&inc, ",");
-	pkg_list_release(&inc);
 	cleanup_free char *include = sb_asprintf("--include=apt%s%s", *pkgs ? "," : "", pkgs);
 	cleanup_free char *arch = sb_asprintf("--arch=%s", target_arch(r));
 	const char *osv = bootstrap_header_get(r, "osversion");
@@ -172,19 +160,32 @@ static int materialise(const struct bootstrap_request *r, struct bootstrap_resul
 	char **env = pkg_tool_env(extra);
 	int st = 0;
 	int rc = pkg_run(r, "debootstrap", argv, env, &st, err);
-	if (rc < 0 || st != 0)
-		pkg_strv_free(env);
-	if (rc < 0)
-		return -1;
-	if (st != 0)
-		return pkg_header_error(r, "mirrorurl", err,
-					"debootstrap of %s from %s failed (exit status %d; its "
-					"output is above)", osv, mirror, st);
-	if (clean(r, env, err) < 0) {
-		pkg_strv_free(env);
-		return -1;
-	}
+	if (rc == 0 && st != 0)
+		rc = pkg_tool_failed(r, "mirrorurl", err,
+				     "debootstrap of %s from %s failed (exit status %d; its output "
+				     "is above)", osv, mirror, st);
+	if (rc == 0)
+		rc = clean(r, env, err);
 	pkg_strv_free(env);
+	return rc;
+}
+
+static int materialise(const struct bootstrap_request *r, struct bootstrap_result *res,
+		       sb_error_t *err)
+{
+	struct pkg_list inc = { NULL, 0 };
+	if (check_header(r, &inc, err) < 0)
+		return -1;
+	static const char *const tool[] = { "debootstrap", NULL };
+	static const char *const used[] = { "mirrorurl", "osversion", "include", NULL };
+	cleanup_free char *prog = pkg_require_tool(tool, "debootstrap", err);
+	cleanup_free char *pkgs = pkg_list_join(&inc, ",");
+	pkg_list_release(&inc);
+	if (prog == NULL)
+		return -1;
+	pkg_warn_unused_keys(r, "debootstrap", used);
+	if (run_debootstrap(r, prog, pkgs, err) < 0)
+		return -1;
 	if (chmod(r->rootfs, 0755) < 0)
 		return sb_error_set(err, errno, "chmod %s", r->rootfs);
 	res->runscript = sb_strdup("#!/bin/sh\n");

@@ -34,19 +34,33 @@ static char *where(const struct bootstrap_request *r, const char *key)
 	return sb_asprintf("line %d", line);
 }
 
+static int vheader_error(const struct bootstrap_request *r, const char *key, sb_error_t *err,
+			 int status, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	cleanup_free char *w = where(r, key);
+	return sb_error_set_status(err, status, 0, "%s: %s", w, buf);
+}
+
 int pkg_header_error(const struct bootstrap_request *r, const char *key, sb_error_t *err,
 		     const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	struct sb_strbuf sb = SB_STRBUF_INIT;
-	char buf[1024];
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vheader_error(r, key, err, 2, fmt, ap);
 	va_end(ap);
-	cleanup_free char *w = where(r, key);
-	sb_strbuf_addf(&sb, "%s: %s", w, buf);
-	cleanup_free char *msg = sb_strbuf_detach(&sb, NULL);
-	return sb_error_set_status(err, 2, 0, "%s", msg);
+	return -1;
+}
+
+int pkg_tool_failed(const struct bootstrap_request *r, const char *key, sb_error_t *err,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vheader_error(r, key, err, 1, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 int pkg_header_wrap(const struct bootstrap_request *r, const char *key, sb_error_t *err)

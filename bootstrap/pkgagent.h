@@ -15,6 +15,10 @@
 int pkg_header_error(const struct bootstrap_request *r, const char *key, sb_error_t *err,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The same "FILE:LINE: message" with exit status 1: the tool failed. */
+int pkg_tool_failed(const struct bootstrap_request *r, const char *key, sb_error_t *err,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Prefixes *err with "FILE:LINE: Bootstrap: AGENT: " (line of key). -1. */
 int pkg_header_wrap(const struct bootstrap_request *r, const char *key, sb_error_t *err);
 

@@ -4,6 +4,7 @@
  *
  *   agentrun [options] DEF ROOTFS [-- COMMAND [ARG...]]
  *   agentrun [options] --rm=DIR        (remove a tree, in the namespace)
+ *   agentrun [options] --post-only ROOTFS -- COMMAND [ARG...]
  *
  * Parses DEF, checks the first stage's header with the agent's validate
  * (before choosing a sandbox), chooses the privilege mode, materialises the
@@ -66,7 +67,7 @@ static int run_command(const struct sb_sandbox *sb, const char *rootfs, int argc
 struct opts {
 	struct sb_mode_request req;
 	const char *arch, *rm;
-	bool validate_only, mode_given;
+	bool validate_only, mode_given, post_only;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, int *i)
@@ -82,6 +83,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, int *i)
 			o->arch = a + 7;
 		} else if (strncmp(a, "--rm=", 5) == 0) {
 			o->rm = a + 5;
+		} else if (strcmp(a, "--post-only") == 0) {
+			o->post_only = true;
 		} else if (strcmp(a, "--validate-only") == 0) {
 			o->validate_only = true;
 		} else {
@@ -116,6 +119,17 @@ int main(int argc, char **argv)
 			return rc;
 		rc = sb_sandbox_remove_tree(sb, o.rm, &err) < 0 ? die(NULL, &err, 1) : 0;
 		sb_sandbox_free(sb);
+		return rc;
+	}
+	if (o.post_only) {
+		if (argc - i < 3 || strcmp(argv[i + 1], "--") != 0)
+			return die("usage: agentrun --post-only ROOTFS -- COMMAND...", NULL, 2);
+		char *root = realpath(argv[i], NULL);
+		if (root == NULL || (rc = select_mode(&o, &sb)) != 0)
+			return free(root), root ? rc : die("rootfs does not exist", NULL, 2);
+		rc = run_command(sb, root, argc - i - 2, argv + i + 2);
+		sb_sandbox_free(sb);
+		free(root);
 		return rc;
 	}
 	if (argc - i < 2) {
