@@ -92,8 +92,8 @@ void pkg_warn_unused_keys(const struct bootstrap_request *r, const char *agent,
 char *pkg_find_tool(const char *name)
 {
 	const char *env = getenv("PATH");
-	cleanup_free char *path = sb_asprintf("%s:/usr/sbin:/sbin:/usr/bin:/bin",
-					      env ? env : "");
+	/* debootstrap lives in /usr/sbin, which users' PATH often lacks. */
+	cleanup_free char *path = sb_asprintf("%s:/usr/sbin:/sbin", env ? env : "");
 	for (char *save, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if (d[0] != '/')
 			continue;

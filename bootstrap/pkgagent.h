@@ -27,7 +27,8 @@ int pkg_header_wrap(const struct bootstrap_request *r, const char *key, sb_error
 void pkg_warn_unused_keys(const struct bootstrap_request *r, const char *agent,
 			  const char *const *used);
 
-/* Absolute path of name in $PATH, /usr/sbin, /sbin (new string), or NULL. */
+/* Absolute path of name in $PATH, then /usr/sbin and /sbin (new string), or
+ * NULL. */
 char *pkg_find_tool(const char *name);
 
 /* Fails with "NAME not found in PATH: install the Debian package PKG" when

@@ -12,8 +12,8 @@
  * bootstrap_request.run, then runs COMMAND inside ROOTFS in the sandbox as
  * %post runs (standard mounts, Apptainer's %post environment).
  *
- * Options: --userns-mode=auto|subuid|seccomp|fakeroot|rootmap (root when
- * real root and not given), --arch=A, --validate-only.
+ * Options: --userns-mode=auto|root|subuid|seccomp|fakeroot|rootmap (root
+ * when real root and not given), --arch=A, --validate-only.
  * Messages: "agentrun: <error>" on stderr (one line), "WARNING: <msg>",
  * "INFO: <mode line>". Exit: COMMAND's status; 0 after materialising when
  * no COMMAND; 1 when the agent failed, 2 bad input/header, 125 when the
@@ -76,7 +76,9 @@ static int parse_opts(int argc, char **argv, struct opts *o, int *i)
 	for (*i = 1; *i < argc && strncmp(argv[*i], "--", 2) == 0 && argv[*i][2]; (*i)++) {
 		const char *a = argv[*i];
 		if (strncmp(a, "--userns-mode=", 14) == 0) {
-			if (sb_mode_parse(a + 14, &o->req.mode, &err) < 0)
+			if (strcmp(a + 14, "root") == 0)
+				o->req.mode = SB_MODE_ROOT;
+			else if (sb_mode_parse(a + 14, &o->req.mode, &err) < 0)
 				return die(NULL, &err, 2);
 			o->mode_given = true;
 		} else if (strncmp(a, "--arch=", 7) == 0) {

@@ -22,6 +22,7 @@ CTAR="$CACHE/debstrap-bookworm.tar"
 # Trees owned by subordinate IDs can only be removed from the namespace.
 cleanup() {
 	[ -n "${HTTPD:-}" ] && kill "$HTTPD" 2>/dev/null
+	[ -d "$T/gnupg" ] && GNUPGHOME="$T/gnupg" gpgconf --kill gpg-agent 2>/dev/null
 	for d in "$T"/r-*; do
 		[ -d "$d" ] && "$AR" --userns-mode=subuid --rm="$d" >/dev/null 2>&1
 	done
@@ -100,19 +101,16 @@ def zother 'Bootstrap: zypper' 'MirrorURL: http://127.0.0.1:9/oss/' \
 check zother "${D}zother.def:4: OtherURL3: OtherURL numbers must start at 0 or 1 and be consecutive" \
 	"zypper: OtherURL numbering must be consecutive"
 
-# Missing tools: one line naming the Debian package (dnf and zypper are not
-# installed on the test machines; skipped where they are).
-for t in dnf:yumnotool zypper:znotool; do
-	tool=${t%%:*} name=${t#*:}
-	if command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ]; then
-		echo "# $tool is installed: missing-tool case skipped"
-		continue
-	fi
-	agent=$tool
-	[ "$tool" = dnf ] && agent=yum
-	def "$name" "Bootstrap: $agent" 'MirrorURL: http://127.0.0.1:9/os/'
-	check "$name" "^agentrun: $tool not found in PATH: install the Debian package $tool\$" \
-		"$agent: a missing $tool is one line naming the Debian package"
+# Missing tools: one line naming the Debian package (a PATH without them;
+# the agents look in PATH, then /usr/sbin and /sbin).
+for t in dnf:yum zypper:zypper; do
+	tool=${t%%:*} agent=${t#*:}
+	def "no$tool" "Bootstrap: $agent" 'MirrorURL: http://127.0.0.1:9/os/'
+	mkdir -p "$T/empty"
+	run env PATH=/nonexistent "$AR" --validate-only "$T/no$tool.def" "$T/empty"
+	if [ "$RC" -eq 2 ] && [ "$ERR" = "agentrun: $tool not found in PATH: install the Debian package $tool" ]
+	then pass "$agent: a missing $tool is one line naming the Debian package"
+	else fail "$agent: missing $tool (exit $RC): $ERR"; fi
 done
 
 # -------------------------------------------------- dnf, local repository
@@ -120,7 +118,9 @@ done
 # A repository made here (rpmbuild, createrepo_c): a release package with
 # /etc/redhat-release, passwd and group; busybox providing coreutils and
 # /bin/sh; a package with a %attr(0750,root,daemon) file and a %post
-# scriptlet. Served over file:// and http on 127.0.0.1.
+# scriptlet; signed (packages and repomd.xml) when gpg and rpmsign exist, and
+# an unsigned copy. Served over file:// and http on 127.0.0.1. dnf runs from
+# both; zypper (which refuses unsigned metadata) from the signed one.
 mk_repo() {
 	BB=$(command -v busybox) && ldd "$BB" 2>&1 | grep -q 'not a dynamic' || return 1
 	mkdir -p "$T/rpm/SPECS" "$T/rpm/SOURCES" "$T/repo" && cp "$BB" "$T/rpm/SOURCES/busybox"
@@ -132,6 +132,7 @@ Summary: sifbuild test release
 License: MIT
 BuildArch: noarch
 Source0: busybox
+Provides: aaa_base
 %define _binaries_in_noarch_packages_terminate_build 0
 %description
 Release file, passwd and group.
@@ -168,7 +169,26 @@ echo scriptlet-ran >/opt/sbtest/post-marker
 EOF2
 	rpmbuild --define "_topdir $T/rpm" --define '_build_id_links none' \
 		--define '__strip /bin/true' -bb "$T/rpm/SPECS/t.spec" >"$T/rpmbuild.log" 2>&1 &&
-		cp "$T"/rpm/RPMS/noarch/*.rpm "$T/repo/" && createrepo_c "$T/repo" >/dev/null 2>&1
+		cp "$T"/rpm/RPMS/noarch/*.rpm "$T/repo/" && cp -r "$T/repo" "$T/repo-unsigned" &&
+		createrepo_c "$T/repo-unsigned" >/dev/null 2>&1 || return 1
+	# Signed packages and repomd.xml (zypper refuses unsigned metadata).
+	SIGNED=no
+	if command -v gpg >/dev/null && command -v rpmsign >/dev/null; then
+		export GNUPGHOME="$T/gnupg"
+		mkdir -m 700 "$GNUPGHOME" &&
+			gpg --batch --passphrase '' --quick-gen-key 'sifbuild test <t@invalid>' \
+				rsa2048 sign never >"$T/gpg.log" 2>&1 &&
+			rpmsign --define '_gpg_name sifbuild test' --define "__gpg $(command -v gpg)" \
+				--addsign "$T"/repo/*.rpm >>"$T/gpg.log" 2>&1 && SIGNED=yes
+	fi
+	createrepo_c "$T/repo" >/dev/null 2>&1 || return 1
+	if [ $SIGNED = yes ]; then
+		gpg --batch --yes --detach-sign --armor -o "$T/repo/repodata/repomd.xml.asc" \
+			"$T/repo/repodata/repomd.xml" &&
+			gpg --armor --export >"$T/repo/repodata/repomd.xml.key" || SIGNED=no
+		gpgconf --kill gpg-agent 2>/dev/null
+	fi
+	return 0
 }
 
 # http_serve DIR: serves DIR on 127.0.0.1, port in $PORT, pid in $HTTPD.
@@ -185,23 +205,39 @@ s.serve_forever()' "$1" "$T/port" &
 	PORT=$(cat "$T/port" 2>/dev/null)
 }
 
-# dnf_case MODE URL TAG
-dnf_case() {
-	m=$1 R="$T/r-dnf-$1-$3"
-	def "dnf-$3" 'Bootstrap: dnf' "MirrorURL: $2" 'Include: sbtest-daemon'
+# pkg_case AGENT MODE URL TAG: Bootstrap: AGENT (dnf or zypper) from URL.
+pkg_case() {
+	a=$1 m=$2 R="$T/r-$1-$2-$4"
+	def "$a-$4" "Bootstrap: $a" "MirrorURL: $3" 'Include: sbtest-daemon'
 	mkdir -p "$R"
-	run timeout -k 5 300 "$AR" --userns-mode="$m" "$T/dnf-$3.def" "$R" -- /bin/sh -c \
+	run timeout -k 5 300 "$AR" --userns-mode="$m" "$T/$a-$4.def" "$R" -- /bin/sh -c \
 		'cat /etc/redhat-release /opt/sbtest/post-marker; stat -c "secret=%U:%G:%a" /opt/sbtest/secret'
-	expect_rc 0 "[$m] Bootstrap: dnf from a $3 repository with Include: builds and runs /bin/sh"
-	expect_match out '^sbtest release 1.0$' "[$m] dnf ($3): /etc/redhat-release installed"
-	expect_match out '^scriptlet-ran$' "[$m] dnf ($3): the package's %post scriptlet ran"
+	expect_rc 0 "[$m] Bootstrap: $a from a $4 repository with Include: builds and runs /bin/sh"
+	expect_match out '^sbtest release 1.0$' "[$m] $a ($4): /etc/redhat-release installed"
+	expect_match out '^scriptlet-ran$' "[$m] $a ($4): the package's %post scriptlet ran"
 	case $m in
-	root | subuid) expect_match out '^secret=root:daemon:750$' "[$m] dnf ($3): %attr(0750,root,daemon) kept" ;;
-	*) expect_match out '^secret=root:root:750$' "[$m] dnf ($3): %attr file installed (owner faked)" ;;
+	root | subuid) expect_match out '^secret=root:daemon:750$' "[$m] $a ($4): %attr(0750,root,daemon) kept" ;;
+	*) expect_match out '^secret=root:root:750$' "[$m] $a ($4): %attr file installed (owner faked)" ;;
 	esac
 	if ! [ -e "$R/etc/bootstrap-yum.conf" ] && ! [ -e "$R/var/cache/yum-bootstrap" ] &&
-		! [ -f "$R/dev/null" ]; then pass "[$m] dnf ($3): configuration, cache and /dev mount points removed"
-	else fail "[$m] dnf ($3): leftovers: $(ls -d "$R/etc/bootstrap-yum.conf" "$R/var/cache/yum-bootstrap" "$R/dev/"* 2>&1)"; fi
+		! [ -e "$R/var/cache/zypp/packages" ] && ! [ -f "$R/dev/null" ]; then
+		pass "[$m] $a ($4): configuration, package cache and /dev mount points removed"
+	else fail "[$m] $a ($4): leftovers: $(ls -d "$R/etc/bootstrap-yum.conf" "$R/var/cache/"* "$R/dev/"* 2>&1)"; fi
+}
+
+# gpg_cases MODE: env GPG makes dnf check signatures.
+gpg_cases() {
+	key="file://$T/repo/repodata/repomd.xml.key"
+	def dnf-gpg 'Bootstrap: dnf' "MirrorURL: file://$T/repo" 'Include: sbtest-daemon'
+	mkdir -p "$T/r-gpg-$1" "$T/r-nogpg-$1"
+	run env GPG="$key" timeout -k 5 300 "$AR" --userns-mode="$1" "$T/dnf-gpg.def" "$T/r-gpg-$1"
+	expect_rc 0 "[$1] dnf with GPG=<key>: signed packages install"
+	def dnf-nogpg 'Bootstrap: dnf' "MirrorURL: file://$T/repo-unsigned" 'Include: sbtest-daemon'
+	run env GPG="$key" timeout -k 5 300 "$AR" --userns-mode="$1" "$T/dnf-nogpg.def" "$T/r-nogpg-$1"
+	expect_rc 1 "[$1] dnf with GPG=<key>: unsigned packages are refused"
+	if printf '%s\n%s\n' "$OUT" "$ERR" | grep -q 'not signed'; then
+		pass "[$1] ... because they are not signed"
+	else fail "[$1] dnf refused unsigned packages for another reason: $ERR"; fi
 }
 
 DNF_MODES=root
@@ -212,16 +248,28 @@ if [ "$ME" -ne 0 ]; then
 fi
 if ! command -v dnf >/dev/null || ! command -v createrepo_c >/dev/null ||
 	! command -v rpmbuild >/dev/null || [ -z "$DNF_MODES" ]; then
-	echo "# SKIP dnf part: needs dnf, createrepo-c, rpm (rpmbuild) and user namespaces"
+	echo "# SKIP dnf/zypper part: needs dnf, createrepo-c, rpm (rpmbuild) and user namespaces"
 elif ! mk_repo; then
 	fail "making the test RPM repository: $(tail -5 "$T/rpmbuild.log" 2>/dev/null)"
 else
 	HTTPD=
 	command -v python3 >/dev/null && http_serve "$T/repo"
 	for m in $DNF_MODES; do
-		dnf_case "$m" "file://$T/repo" file
-		[ -n "${PORT:-}" ] && dnf_case "$m" "http://127.0.0.1:$PORT/" http
+		pkg_case dnf "$m" "file://$T/repo-unsigned" file
+		[ -n "${PORT:-}" ] && pkg_case dnf "$m" "http://127.0.0.1:$PORT/" http
 	done
+	first=${DNF_MODES%% *}
+	if [ $SIGNED = yes ]; then gpg_cases "$first"; else
+		echo "# SKIP GPG cases: gpg or rpmsign missing"; fi
+	if ! command -v zypper >/dev/null; then
+		echo "# SKIP zypper cases: zypper is not installed (Debian package zypper)"
+	elif [ $SIGNED = no ]; then
+		echo "# SKIP zypper cases: zypper needs signed repository metadata (gpg, rpmsign)"
+	else
+		for m in $DNF_MODES; do
+			pkg_case zypper "$m" "file://$T/repo" file
+		done
+	fi
 	[ -n "$HTTPD" ] && kill "$HTTPD" 2>/dev/null
 fi
 
@@ -260,13 +308,13 @@ def deb 'Bootstrap: debootstrap' 'OSVersion: bookworm' "MirrorURL: $MIRROR" 'Inc
 POST='echo "debs=$(ls /var/cache/apt/archives/ | grep -c "\.deb$")"
 	[ -e /dev/null ] && ! [ -s /dev/null ] && echo devnull=ok
 	apt-get update -q >/tmp/u.log 2>&1 && apt-get install -y -q figlet >/tmp/i.log 2>&1
-	echo "install=$?"; figlet -v | grep -c FIGlet; command -v less; command -v hello'
+	echo "install=$?"; figlet ok >/dev/null && echo figlet=ok; command -v less; command -v hello'
 
 # post_checks MODE: what every mode's %post output shows.
 post_checks() {
 	expect_match out '^devnull=ok$' "[$1] %post sees a working /dev/null"
 	expect_match out '^install=0$' "[$1] %post: apt-get install of a package from the mirror works"
-	expect_match out '^1$' "[$1] ... and the package runs"
+	expect_match out '^figlet=ok$' "[$1] ... and the package runs"
 }
 
 # full MODE: the agent and %post.
