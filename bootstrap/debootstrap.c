@@ -30,21 +30,20 @@
 static const char *debian_arch(const char *arch, const char *variant)
 {
 	static const char *const map[][2] = {
-		{ "amd64", "amd64" },	  { "x86_64", "amd64" },     { "386", "i386" },
-		{ "i386", "i386" },	  { "arm64", "arm64" },	     { "aarch64", "arm64" },
-		{ "armhf", "armhf" },	  { "armel", "armel" },	     { "ppc64le", "ppc64el" },
-		{ "ppc64el", "ppc64el" }, { "mipsle", "mipsel" },    { "mipsel", "mipsel" },
+		{ "amd64", "amd64" },	    { "x86_64", "amd64" },	{ "386", "i386" },
+		{ "i386", "i386" },	    { "arm64", "arm64" },	{ "aarch64", "arm64" },
+		{ "armhf", "armhf" },	    { "armel", "armel" },	{ "ppc64le", "ppc64el" },
+		{ "ppc64el", "ppc64el" },   { "mipsle", "mipsel" },	{ "mipsel", "mipsel" },
 		{ "mips64le", "mips64el" }, { "mips64el", "mips64el" }, { "s390x", "s390x" },
-		{ "riscv64", "riscv64" }, { "loong64", "loong64" },
+		{ "riscv64", "riscv64" },   { "loong64", "loong64" },
 	};
-	char buf[64];
 	if (strcmp(arch, "arm") == 0 || strncmp(arch, "arm/", 4) == 0) {
 		const char *v = arch[3] == '/' ? arch + 4 : variant;
-		return v == NULL || strcmp(v, "v7") == 0 || strcmp(v, "v8") == 0 ? "armhf" : "armel";
+		return v == NULL || strcmp(v, "v7") == 0 || strcmp(v, "v8") == 0 ? "armhf"
+										 : "armel";
 	}
-	snprintf(buf, sizeof(buf), "%s", arch);
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(buf, map[i][0]) == 0)
+		if (strcmp(arch, map[i][0]) == 0)
 			return map[i][1];
 	return NULL;
 }
@@ -62,9 +61,7 @@ static const char *host_arch(void)
 		return "loong64";
 	if (strcmp(u.machine, "mips64") == 0)
 		return "mips64el";
-	static char m[sizeof(u.machine)];
-	snprintf(m, sizeof(m), "%s", u.machine);
-	return debian_arch(m, NULL);
+	return debian_arch(u.machine, NULL); /* a string of the table, not of u */
 }
 
 static const char *target_arch(const struct bootstrap_request *r)
@@ -92,19 +89,22 @@ static int check_header(const struct bootstrap_request *r, struct pkg_list *inc,
 					"Bootstrap: debootstrap needs a MirrorURL: line "
 					"(e.g. MirrorURL: http://<mirror>/debian)");
 	if (!pkg_url_ok(mirror))
-		return pkg_header_error(r, "mirrorurl", err,
-					"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL",
-					mirror);
+		return pkg_header_error(
+			r, "mirrorurl", err,
+			"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL", mirror);
 	if (osv == NULL || *osv == '\0')
-		return pkg_header_error(r, "osversion", err,
-					"Bootstrap: debootstrap needs an OSVersion: line (the suite, "
-					"e.g. OSVersion: bookworm)");
+		return pkg_header_error(
+			r, "osversion", err,
+			"Bootstrap: debootstrap needs an OSVersion: line (the suite, "
+			"e.g. OSVersion: bookworm)");
 	if (!suite_ok(osv))
 		return pkg_header_error(r, "osversion", err, "OSVersion: '%s' is not a suite name",
 					osv);
 	if (target_arch(r) == NULL)
-		return pkg_header_error(r, NULL, err, "Bootstrap: debootstrap: no Debian architecture "
-					"for %s", r->arch ? r->arch : "this host");
+		return pkg_header_error(r, NULL, err,
+					"Bootstrap: debootstrap: no Debian architecture "
+					"for %s",
+					r->arch ? r->arch : "this host");
 	return pkg_list_from_header(r, "include", inc, err);
 }
 
@@ -163,7 +163,8 @@ static int run_debootstrap(const struct bootstrap_request *r, char *prog, const 
 	if (rc == 0 && st != 0)
 		rc = pkg_tool_failed(r, "mirrorurl", err,
 				     "debootstrap of %s from %s failed (exit status %d; its output "
-				     "is above)", osv, mirror, st);
+				     "is above)",
+				     osv, mirror, st);
 	if (rc == 0)
 		rc = clean(r, env, err);
 	pkg_strv_free(env);

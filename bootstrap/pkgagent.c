@@ -84,7 +84,8 @@ void pkg_warn_unused_keys(const struct bootstrap_request *r, const char *agent,
 			continue;
 		cleanup_free char *w = where(r, k);
 		cleanup_free char *m = sb_asprintf("%s: header key '%s' is not used by "
-						   "Bootstrap: %s (ignored)", w, k, agent);
+						   "Bootstrap: %s (ignored)",
+						   w, k, agent);
 		r->warn(r->warn_ctx, m);
 	}
 }
@@ -156,7 +157,8 @@ static int add_words(const struct bootstrap_request *r, const char *key, const c
 		if (!name_ok(w)) {
 			if (key == NULL)
 				return sb_error_set_status(
-					err, 2, 0, "INCLUDE (environment): bad package name '%s'", w);
+					err, 2, 0, "INCLUDE (environment): bad package name '%s'",
+					w);
 			return pkg_header_error(r, key, err, "Include: bad package name '%s'", w);
 		}
 		pkg_list_add(l, w);
@@ -203,8 +205,8 @@ void pkg_list_release(struct pkg_list *l)
 
 char **pkg_tool_env(const char *const *extra)
 {
-	static const char *const pass[] = { "HOME",	  "TMPDIR",	 "TERM",      "http_proxy",
-					    "https_proxy", "ftp_proxy",	 "no_proxy",  "all_proxy",
+	static const char *const pass[] = { "HOME",	   "TMPDIR",	  "TERM",      "http_proxy",
+					    "https_proxy", "ftp_proxy",	  "no_proxy",  "all_proxy",
 					    "HTTP_PROXY",  "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
 					    "ALL_PROXY" };
 	struct pkg_list l = { NULL, 0 };
@@ -243,8 +245,10 @@ int pkg_run(const struct bootstrap_request *r, const char *agent, char *const ar
 	if (r->run != NULL)
 		return r->run(r->run_ctx, argv, envp, status, err);
 	if (geteuid() != 0)
-		return sb_error_set(err, 0, "Bootstrap: %s needs the build sandbox to run %s as an "
-					    "unprivileged user", agent, argv[0]);
+		return sb_error_set(err, 0,
+				    "Bootstrap: %s needs the build sandbox to run %s as an "
+				    "unprivileged user",
+				    agent, argv[0]);
 	return run_direct(argv, envp, status, err);
 }
 

@@ -43,8 +43,8 @@ struct pkg_list {
 	char **v;
 	size_t n;
 };
-int pkg_list_from_header(const struct bootstrap_request *r, const char *key,
-			 struct pkg_list *l, sb_error_t *err);
+int pkg_list_from_header(const struct bootstrap_request *r, const char *key, struct pkg_list *l,
+			 sb_error_t *err);
 void pkg_list_add(struct pkg_list *l, const char *name);
 /* The names joined by sep (new string). */
 char *pkg_list_join(const struct pkg_list *l, const char *sep);

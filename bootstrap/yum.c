@@ -63,16 +63,17 @@ static int check_header(const struct bootstrap_request *r, sb_error_t *err)
 	const char *osv = bootstrap_header_get(r, "osversion");
 	const char *agent = bootstrap_header_get(r, "bootstrap");
 	if (mirror == NULL || *mirror == '\0')
-		return pkg_header_error(r, "mirrorurl", err, "Bootstrap: %s needs a MirrorURL: line",
+		return pkg_header_error(r, "mirrorurl", err,
+					"Bootstrap: %s needs a MirrorURL: line",
 					agent ? agent : "yum");
 	if (!pkg_url_ok(mirror))
-		return pkg_header_error(r, "mirrorurl", err,
-					"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL",
-					mirror);
+		return pkg_header_error(
+			r, "mirrorurl", err,
+			"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL", mirror);
 	if (update != NULL && !pkg_url_ok(update))
-		return pkg_header_error(r, "updateurl", err,
-					"UpdateURL: '%s' is not an http(s)://, ftp:// or file:// URL",
-					update);
+		return pkg_header_error(
+			r, "updateurl", err,
+			"UpdateURL: '%s' is not an http(s)://, ftp:// or file:// URL", update);
 	if ((has_osv(mirror) || has_osv(update)) && (osv == NULL || *osv == '\0'))
 		return pkg_header_error(r, has_osv(mirror) ? "mirrorurl" : "updateurl", err,
 					"%%{OSVERSION} in the URL needs an OSVersion: line");
@@ -85,9 +86,9 @@ static int check_header(const struct bootstrap_request *r, sb_error_t *err)
 	const char *gpg = getenv("GPG");
 	if (gpg != NULL && *gpg != '\0' && strncmp(gpg, "https://", 8) != 0 &&
 	    strncmp(gpg, "file://", 7) != 0)
-		return sb_error_set_status(err, 2, 0,
-					   "GPG (environment): '%s' is not an https:// or file:// URL",
-					   gpg);
+		return sb_error_set_status(
+			err, 2, 0, "GPG (environment): '%s' is not an https:// or file:// URL",
+			gpg);
 	return 0;
 }
 
@@ -134,7 +135,8 @@ static int write_conf(const struct bootstrap_request *r, const char *text, sb_er
 	cleanup_free char *path = sb_asprintf("%s" CONF, r->rootfs);
 	if (mkdir(etc, 0755) < 0 && errno != EEXIST)
 		return sb_error_set(err, errno, "creating %s", etc);
-	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	cleanup_close int fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		return sb_error_set(err, errno, "writing %s", path);
 	return 0;
@@ -154,8 +156,8 @@ static const char dev_script[] =
 	"for d in $made; do rm -f \"$R/dev/$d\"; done\n"
 	"exit $rc\n";
 
-static int install(const struct bootstrap_request *r, const char *prog, bool gpgcheck,
-		   char **env, sb_error_t *err)
+static int install(const struct bootstrap_request *r, const char *prog, bool gpgcheck, char **env,
+		   sb_error_t *err)
 {
 	struct pkg_list a = { NULL, 0 };
 	pkg_list_add(&a, r->rootfs);
@@ -201,8 +203,8 @@ static int import_key(const struct bootstrap_request *r, const char *url, char *
 	if (rpm == NULL)
 		return -1;
 	const char *args[] = { rpm, r->rootfs, url, NULL };
-	return pkg_run_sh(r, "yum", "rpm --import of the GPG key", "\"$1\" --root \"$2\" --import \"$3\"",
-			  args, env, err);
+	return pkg_run_sh(r, "yum", "rpm --import of the GPG key",
+			  "\"$1\" --root \"$2\" --import \"$3\"", args, env, err);
 }
 
 static int materialise(const struct bootstrap_request *r, struct bootstrap_result *res,
@@ -214,8 +216,8 @@ static int materialise(const struct bootstrap_request *r, struct bootstrap_resul
 	cleanup_free char *prog = pkg_require_tool(tools, "dnf", err);
 	if (prog == NULL)
 		return -1;
-	static const char *const used[] = { "mirrorurl", "updateurl", "osversion", "include",
-					    "setopt", NULL };
+	static const char *const used[] = { "mirrorurl", "updateurl", "osversion",
+					    "include",	 "setopt",    NULL };
 	pkg_warn_unused_keys(r, bootstrap_header_get(r, "bootstrap") ?: "yum", used);
 	const char *gpg = getenv("GPG");
 	bool gpgcheck = gpg != NULL && *gpg != '\0';

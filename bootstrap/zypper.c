@@ -47,35 +47,39 @@ static int check_other_urls(const struct bootstrap_request *r, sb_error_t *err)
 			continue;
 		int n = atoi(k + 8);
 		if (n < first || n > last)
-			return pkg_header_error(r, k, err,
-						"OtherURL%d: OtherURL numbers must start at 0 or 1 and "
-						"be consecutive (at most %d)", n, MAX_OTHER);
+			return pkg_header_error(
+				r, k, err,
+				"OtherURL%d: OtherURL numbers must start at 0 or 1 and "
+				"be consecutive (at most %d)",
+				n, MAX_OTHER);
 	}
 	return 0;
 }
 
 static int check_header(const struct bootstrap_request *r, sb_error_t *err)
 {
-	static const char *const sle[] = { "product",	  "user",	 "regcode",
+	static const char *const sle[] = { "product",	 "user",	"regcode",
 					   "productpgp", "registerurl", "modules" };
 	for (size_t i = 0; i < sizeof(sle) / sizeof(sle[0]); i++)
 		if (bootstrap_header_get(r, sle[i]) != NULL)
-			return pkg_header_error(r, sle[i], err,
-						"SLE registration (Product/User/Regcode/"
-						"ProductPGP/RegisterURL/Modules through SUSEConnect) "
-						"is not supported by sifbuild; use openSUSE "
-						"repositories with MirrorURL:");
+			return pkg_header_error(
+				r, sle[i], err,
+				"SLE registration (Product/User/Regcode/"
+				"ProductPGP/RegisterURL/Modules through SUSEConnect) "
+				"is not supported by sifbuild; use openSUSE "
+				"repositories with MirrorURL:");
 	const char *mirror = bootstrap_header_get(r, "mirrorurl");
 	if (mirror == NULL || *mirror == '\0')
 		return pkg_header_error(r, "mirrorurl", err,
 					"Bootstrap: zypper needs a MirrorURL: line");
 	if (!pkg_url_ok(mirror))
-		return pkg_header_error(r, "mirrorurl", err,
-					"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL",
-					mirror);
+		return pkg_header_error(
+			r, "mirrorurl", err,
+			"MirrorURL: '%s' is not an http(s)://, ftp:// or file:// URL", mirror);
 	const char *update = bootstrap_header_get(r, "updateurl");
 	if (update != NULL && !pkg_url_ok(update))
-		return pkg_header_error(r, "updateurl", err, "UpdateURL: '%s' is not a URL", update);
+		return pkg_header_error(r, "updateurl", err, "UpdateURL: '%s' is not a URL",
+					update);
 	const char *osv = bootstrap_header_get(r, "osversion");
 	if (osv != NULL && (strpbrk(osv, " \t/") != NULL || osv[0] == '-'))
 		return pkg_header_error(r, "osversion", err, "OSVersion: bad value '%s'", osv);
@@ -126,7 +130,8 @@ static const char script[] =
 	"for d in null zero random urandom; do umount \"$R/dev/$d\"; done\n"
 	"for d in $made; do rm -f \"$R/dev/$d\"; done\n"
 	"rm -rf \"$R/var/cache/zypp/packages\"\n"
-	"[ $rc -eq 107 ] && { echo 'zypper: a package scriptlet failed (107), continuing' >&2; rc=0; }\n"
+	"[ $rc -eq 107 ] && { echo 'zypper: a package scriptlet failed (107), continuing' >&2; "
+	"rc=0; }\n"
 	"exit $rc\n";
 
 static void add_repos(const struct bootstrap_request *r, struct pkg_list *a)
@@ -164,10 +169,10 @@ static int materialise(const struct bootstrap_request *r, struct bootstrap_resul
 	cleanup_free char *prog = pkg_require_tool(tools, "zypper", err);
 	if (prog == NULL)
 		return -1;
-	static const char *const used[] = { "mirrorurl", "updateurl", "osversion", "include",
-					    "otherurl0", "otherurl1", "otherurl2", "otherurl3",
-					    "otherurl4", "otherurl5", "otherurl6", "otherurl7",
-					    "otherurl8", "otherurl9", "otherurl10", "otherurl11",
+	static const char *const used[] = { "mirrorurl",  "updateurl",	"osversion",  "include",
+					    "otherurl0",  "otherurl1",	"otherurl2",  "otherurl3",
+					    "otherurl4",  "otherurl5",	"otherurl6",  "otherurl7",
+					    "otherurl8",  "otherurl9",	"otherurl10", "otherurl11",
 					    "otherurl12", "otherurl13", "otherurl14", "otherurl15",
 					    "otherurl16", "otherurl17", "otherurl18", "otherurl19",
 					    "otherurl20", NULL };
@@ -196,8 +201,8 @@ static int materialise(const struct bootstrap_request *r, struct bootstrap_resul
 		pkg_list_add(&a, inc.v[i]);
 	pkg_list_release(&inc);
 	char **env = pkg_tool_env(NULL);
-	if (rc == 0 && pkg_run_sh(r, "zypper", "zypper", script, (const char *const *)a.v, env,
-				  err) < 0)
+	if (rc == 0 &&
+	    pkg_run_sh(r, "zypper", "zypper", script, (const char *const *)a.v, env, err) < 0)
 		rc = pkg_header_wrap(r, "mirrorurl", err);
 	pkg_strv_free(env);
 	pkg_list_release(&a);

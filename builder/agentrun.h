@@ -11,7 +11,7 @@ struct bootstrap_request;
 
 struct sb_agentrun {
 	const struct sb_sandbox *sb; /* the build's sandbox (borrowed) */
-	const char *rootfs;          /* the stage's rootfs (borrowed) */
+	const char *rootfs;	     /* the stage's rootfs (borrowed) */
 };
 
 /* bootstrap_request.run: ctx is a struct sb_agentrun. Runs argv with envp

@@ -29,12 +29,12 @@ struct hostrun {
 	const char *rootfs;
 	char **argv; /* final vector (fakeroot prefix included) */
 	char **envp;
-	int errfd; /* write end of the error pipe */
+	int errfd;	/* write end of the error pipe */
 	char *bind_dir; /* fakeroot: host library directory to bind, or NULL */
 };
 
-static __attribute__((format(printf, 3, 4), noreturn)) void hr_fail(const struct hostrun *h,
-								    int errnum, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4), noreturn)) void
+hr_fail(const struct hostrun *h, int errnum, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -144,15 +144,16 @@ static char **strv_join(char *const *a, size_t na, char *const *b)
 }
 
 /* Fakeroot mode: argv under the host's fakeroot(1), FAKEROOTDONTTRYCHOWN=1. */
-static int wrap_fakeroot(struct hostrun *h, char *const argv[], char *const envp[],
-			 sb_error_t *err)
+static int wrap_fakeroot(struct hostrun *h, char *const argv[], char *const envp[], sb_error_t *err)
 {
 	const struct sb_fakeroot_host *fr = &h->sb->fr;
 	if (fr->script == NULL)
-		return sb_error_set(err, 0, "fakeroot mode without the host's fakeroot(1) cannot "
-					    "run host programs (Debian package fakeroot)");
-	char *prefix[] = { fr->script, (char *)"-f", fr->faked, (char *)"-l", fr->lib,
-			   (char *)"--" };
+		return sb_error_set(err, 0,
+				    "fakeroot mode without the host's fakeroot(1) cannot "
+				    "run host programs (Debian package fakeroot)");
+	char *prefix[] = {
+		fr->script, (char *)"-f", fr->faked, (char *)"-l", fr->lib, (char *)"--"
+	};
 	h->argv = strv_join(prefix, sizeof(prefix) / sizeof(prefix[0]), argv);
 	char *extra[] = { (char *)"FAKEROOTDONTTRYCHOWN=1" };
 	h->envp = strv_join(extra, 1, envp);

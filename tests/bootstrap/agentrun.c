@@ -45,8 +45,7 @@ static void warn(void *ctx, const char *msg)
 	fprintf(stderr, "WARNING: %s\n", msg);
 }
 
-static int run_command(const struct sb_sandbox *sb, const char *rootfs, int argc,
-		       char **argv)
+static int run_command(const struct sb_sandbox *sb, const char *rootfs, int argc, char **argv)
 {
 	sb_error_t err = NULL;
 	struct sb_plan *plan = sb_plan_new(rootfs);
@@ -153,8 +152,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct bootstrap_request rq = {
-		.header = st->header, .n_header = st->n_header, .rootfs = rootfs,
-		.arch = o.arch, .warn = warn, .def_path = def_path,
+		.header = st->header,
+		.n_header = st->n_header,
+		.rootfs = rootfs,
+		.arch = o.arch,
+		.warn = warn,
+		.def_path = def_path,
 	};
 	struct bootstrap_result res = { 0 };
 	struct sb_agentrun ar;

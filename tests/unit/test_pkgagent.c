@@ -84,8 +84,8 @@ START_TEST(debootstrap_header)
 			   "Include: less, vim hello\n";
 	EXPECT_ERR("debootstrap", good, "sparc", "no Debian architecture for sparc");
 	if (have("debootstrap")) {
-		const char *ok[] = { "amd64", "arm64", "arm/v7", "arm/v5", "386", "ppc64le",
-				     "s390x", "riscv64", "mips64le", "loong64" };
+		const char *ok[] = { "amd64",	"arm64", "arm/v7",  "arm/v5",	"386",
+				     "ppc64le", "s390x", "riscv64", "mips64le", "loong64" };
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 			EXPECT_ERR("debootstrap", good, ok[i], "");
 		EXPECT_ERR("debootstrap", good, NULL, "");
@@ -113,9 +113,8 @@ START_TEST(yum_and_zypper_header)
 		   "t.def:3: SLE registration");
 	EXPECT_ERR("zypper", "Bootstrap: zypper\nOSVersion: 15.6\n", NULL,
 		   "t.def:1: Bootstrap: zypper needs a MirrorURL: line");
-	EXPECT_ERR("zypper",
-		   "Bootstrap: zypper\nMirrorURL: http://m/os\nOtherURL2: http://a/\n", NULL,
-		   "t.def:3: OtherURL2: OtherURL numbers must start at 0 or 1");
+	EXPECT_ERR("zypper", "Bootstrap: zypper\nMirrorURL: http://m/os\nOtherURL2: http://a/\n",
+		   NULL, "t.def:3: OtherURL2: OtherURL numbers must start at 0 or 1");
 	if (!have("zypper"))
 		EXPECT_ERR("zypper",
 			   "Bootstrap: zypper\nMirrorURL: http://m/os\nOtherURL0: http://a/\n"
@@ -183,8 +182,10 @@ START_TEST(debootstrap_runs_through_callback)
 	if (!have("debootstrap"))
 		return;
 	struct fixture f;
-	load(&f, "Bootstrap: debootstrap\nOSVersion: bookworm\nMirrorURL: http://m/debian\n"
-		 "Include: less\n", "arm64");
+	load(&f,
+	     "Bootstrap: debootstrap\nOSVersion: bookworm\nMirrorURL: http://m/debian\n"
+	     "Include: less\n",
+	     "arm64");
 	setenv("INCLUDE", "hello", 1);
 	struct record rec = { 0 };
 	f.rq.run = record_run;
