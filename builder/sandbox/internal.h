@@ -86,7 +86,9 @@ struct sb_created {
 	char **paths; /* created, in creation order (in-rootfs paths) */
 	size_t n;
 };
-/* (Paths are opened with common/fs.h sb_open_in_root.) */
+/* Opens path (absolute, in-rootfs) below rootfd with every symlink resolved
+ * inside the root. flags are open(2) flags (O_PATH etc.). */
+int sb_open_in_root(int rootfd, const char *path, int flags);
 /* Creates each missing mount point of plan in the image (directory, or an
  * empty file when the bind source is not a directory). */
 int sb_mountpoints_prepare(const struct sb_plan *plan, struct sb_created *made, sb_error_t *err);

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/fs.h"
 #include "common/strbuf.h"
 
 /* Mount targets are opened with RESOLVE_IN_ROOT and handed to mount(2) as

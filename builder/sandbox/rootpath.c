@@ -12,9 +12,50 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/fs.h"
 #include "common/strbuf.h"
 
+/* Fallback when openat2 is missing (Linux < 5.6): walk component by component
+ * with O_NOFOLLOW, refusing symlinks altogether (safe, less permissive). */
+static int open_walk_nofollow(int rootfd, const char *path, int flags)
+{
+	int fd = dup(rootfd);
+	const char *s = path;
+	while (fd >= 0) {
+		while (*s == '/')
+			s++;
+		size_t n = strcspn(s, "/");
+		if (n == 0)
+			return fd;
+		cleanup_free char *name = sb_strndup(s, n);
+		s += n;
+		bool last = strspn(s, "/") == strlen(s);
+		int f = last ? flags : O_PATH | O_DIRECTORY;
+		int nfd = openat(fd, name, f | O_NOFOLLOW | O_CLOEXEC);
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		fd = nfd;
+	}
+	return -1;
+}
+
+int sb_open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = { 0 };
+	how.flags = (unsigned long long)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	const char *rel = path;
+	while (*rel == '/')
+		rel++;
+	if (*rel == '\0')
+		rel = ".";
+	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		return open_walk_nofollow(rootfd, rel, flags);
+	return (int)fd;
+}
+
+/* Splits "/a/b/c" into parent "/a/b" and name "c". */
 static void split(const char *path, char **parent, const char **name)
 {
 	const char *slash = strrchr(path, '/');

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/integration/debstrap.sh: the package-manager bootstrap agents
-# (issue 8) driven by tests/bootstrap/agentrun (validate, choose the
+# (issue 8) driven by tests/bootstrap/pkgrun (validate, choose the
 # sandbox, materialise, then a %post-style command in the result).
 #
 # Fast part (always): header errors at FILE:LINE before anything runs, the
@@ -15,7 +15,7 @@
 # missing (and then writes it when it can), else only its %post on the
 # cache. SIFBUILD_DEBSTRAP_FULL=1 runs every mode (also fakeroot) fully.
 . "${SB_SRCDIR:-.}/tests/integration/lib.sh"
-AR="$B/tests/bootstrap/agentrun"
+AR="$B/tests/bootstrap/pkgrun"
 ME=$(id -u)
 CACHE=${SIFBUILD_TEST_CACHE:-/var/tmp/sifbuild-test-cache}
 CTAR="$CACHE/debstrap-bookworm.tar"
@@ -55,7 +55,7 @@ MIRROR=${SIFBUILD_DEBIAN_MIRROR:-$(debian_mirror)}
 M=${MIRROR:-http://127.0.0.1:9/debian}
 D="$T/"
 def nomirror 'Bootstrap: debootstrap' 'OSVersion: bookworm' 'Include: less'
-check nomirror "^agentrun: ${D}nomirror.def:1: Bootstrap: debootstrap needs a MirrorURL: line" \
+check nomirror "^pkgrun: ${D}nomirror.def:1: Bootstrap: debootstrap needs a MirrorURL: line" \
 	"missing MirrorURL: error at the Bootstrap line"
 def noosv '# comment' 'Bootstrap: debootstrap' "MirrorURL: $M"
 check noosv "${D}noosv.def:2: Bootstrap: debootstrap needs an OSVersion: line" \
@@ -108,7 +108,7 @@ for t in dnf:yum zypper:zypper; do
 	def "no$tool" "Bootstrap: $agent" 'MirrorURL: http://127.0.0.1:9/os/'
 	mkdir -p "$T/empty"
 	run env PATH=/nonexistent "$AR" --validate-only "$T/no$tool.def" "$T/empty"
-	if [ "$RC" -eq 2 ] && [ "$ERR" = "agentrun: $tool not found in PATH: install the Debian package $tool" ]
+	if [ "$RC" -eq 2 ] && [ "$ERR" = "pkgrun: $tool not found in PATH: install the Debian package $tool" ]
 	then pass "$agent: a missing $tool is one line naming the Debian package"
 	else fail "$agent: missing $tool (exit $RC): $ERR"; fi
 done

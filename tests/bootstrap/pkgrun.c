@@ -1,10 +1,10 @@
-/* tests/bootstrap/agentrun.c: drives a package-manager bootstrap agent the
+/* tests/bootstrap/pkgrun.c: drives a package-manager bootstrap agent the
  * way a definition-file build will (until `sifbuild build` does), for the
  * integration tests:
  *
- *   agentrun [options] DEF ROOTFS [-- COMMAND [ARG...]]
- *   agentrun [options] --rm=DIR        (remove a tree, in the namespace)
- *   agentrun [options] --post-only ROOTFS -- COMMAND [ARG...]
+ *   pkgrun [options] DEF ROOTFS [-- COMMAND [ARG...]]
+ *   pkgrun [options] --rm=DIR        (remove a tree, in the namespace)
+ *   pkgrun [options] --post-only ROOTFS -- COMMAND [ARG...]
  *
  * Parses DEF, checks the first stage's header with the agent's validate
  * (before choosing a sandbox), chooses the privilege mode, materialises the
@@ -14,7 +14,7 @@
  *
  * Options: --userns-mode=auto|root|subuid|seccomp|fakeroot|rootmap (root
  * when real root and not given), --arch=A, --validate-only.
- * Messages: "agentrun: <error>" on stderr (one line), "WARNING: <msg>",
+ * Messages: "pkgrun: <error>" on stderr (one line), "WARNING: <msg>",
  * "INFO: <mode line>". Exit: COMMAND's status; 0 after materialising when
  * no COMMAND; 1 when the agent failed, 2 bad input/header, 125 when the
  * sandbox failed. */
@@ -31,7 +31,7 @@
 
 static int die(const char *what, sb_error_t *err, int code)
 {
-	fprintf(stderr, "agentrun: %s%s\n", what ? what : "", err ? sb_error_message(*err) : "");
+	fprintf(stderr, "pkgrun: %s%s\n", what ? what : "", err ? sb_error_message(*err) : "");
 	if (err && *err && (*err)->status == 2 && code == 1)
 		code = 2;
 	if (err)
@@ -52,7 +52,7 @@ static int run_command(const struct sb_sandbox *sb, const char *rootfs, int argc
 	struct sb_run_result res;
 	int rc = sb_plan_add_standard(plan, &err);
 	if (rc == 0)
-		rc = sb_script_post_env(plan, "agentrun", &err);
+		rc = sb_script_post_env(plan, "pkgrun", &err);
 	if (rc == 0)
 		rc = sb_plan_set_argv(plan, argc, (const char *const *)argv, &err);
 	if (rc == 0)
@@ -89,7 +89,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, int *i)
 		} else if (strcmp(a, "--validate-only") == 0) {
 			o->validate_only = true;
 		} else {
-			fprintf(stderr, "agentrun: unknown option %s\n", a);
+			fprintf(stderr, "pkgrun: unknown option %s\n", a);
 			return 2;
 		}
 	}
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 	}
 	if (o.post_only) {
 		if (argc - i < 3 || strcmp(argv[i + 1], "--") != 0)
-			return die("usage: agentrun --post-only ROOTFS -- COMMAND...", NULL, 2);
+			return die("usage: pkgrun --post-only ROOTFS -- COMMAND...", NULL, 2);
 		char *root = realpath(argv[i], NULL);
 		if (root == NULL || (rc = select_mode(&o, &sb)) != 0)
 			return free(root), root ? rc : die("rootfs does not exist", NULL, 2);
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (argc - i < 2) {
-		fprintf(stderr, "usage: agentrun [options] DEF ROOTFS [-- COMMAND...]\n");
+		fprintf(stderr, "usage: pkgrun [options] DEF ROOTFS [-- COMMAND...]\n");
 		return 2;
 	}
 	const char *def_path = argv[i];
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	const char *name = defparse_header_get(st, "bootstrap");
 	const struct bootstrap_agent *a = name ? bootstrap_find(name) : NULL;
 	if (a == NULL || a->ops == NULL) {
-		fprintf(stderr, "agentrun: no implemented agent '%s'\n", name ? name : "");
+		fprintf(stderr, "pkgrun: no implemented agent '%s'\n", name ? name : "");
 		return 2;
 	}
 	struct bootstrap_request rq = {
