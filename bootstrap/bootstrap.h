@@ -47,6 +47,21 @@ struct bootstrap_request {
 	void *warn_ctx;
 	/* docker/oras: transport, auth, cache, progress (borrowed; NULL = defaults) */
 	const struct sb_registry_options *registry;
+	/* The definition file, for "FILE:LINE: " in header errors (borrowed;
+	 * NULL: "line N: "). */
+	const char *def_path;
+	/* debootstrap/yum/dnf/zypper: runs argv (argv[0] an absolute host path)
+	 * with exactly envp (both NULL-terminated) in the build's privilege mode
+	 * as (namespaced) root, on the host's filesystem view, in private mount
+	 * and PID namespaces, with the mode's root emulation (subuid mapping,
+	 * seccomp fakes or fakeroot(1)), so package tools can chown, mknod and
+	 * mount in rootfs; output goes to the build log. *status is the exit
+	 * code (128+N when killed by signal N); returns -1 only when it could not
+	 * run. Provided by the builder (builder/agentrun.h). NULL: the agent runs
+	 * the program itself, which only works as real root. */
+	int (*run)(void *ctx, char *const argv[], char *const envp[], int *status,
+		   sb_error_t *err);
+	void *run_ctx;
 };
 
 /* Value of header key (lower case) in r, NULL when absent. */
@@ -185,5 +200,8 @@ extern const struct bootstrap_ops bootstrap_docker_archive_ops;
 extern const struct bootstrap_ops bootstrap_scratch_ops;
 extern const struct bootstrap_ops bootstrap_busybox_ops;
 extern const struct bootstrap_ops bootstrap_localimage_ops;
+extern const struct bootstrap_ops bootstrap_debootstrap_ops;
+extern const struct bootstrap_ops bootstrap_yum_ops; /* yum and dnf */
+extern const struct bootstrap_ops bootstrap_zypper_ops;
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "bootstrap/bootstrap.h"
 #include "bootstrap/registry/registry.h"
+#include "builder/agentrun.h"
 #include "builder/defbuild.h"
 #include "builder/image/image.h"
 #include "builder/files.h"
@@ -100,7 +101,7 @@ static int agent_request(struct defbuild *b, struct stage_state *s, struct sb_re
 		.header = ds->header, .n_header = ds->n_header, .rootfs = s->rootfs,
 		.arch = b->o->arch, .arch_variant = b->o->arch_variant,
 		.privileged = geteuid() == 0, .owners = s->owners, .warn = b->o->warn,
-		.warn_ctx = b->o->warn_ctx, .registry = ro,
+		.warn_ctx = b->o->warn_ctx, .registry = ro, .def_path = path,
 	};
 	*agent = a;
 	return 0;
@@ -116,6 +117,25 @@ static bool uses_agent(const struct defbuild *b, const struct stage_state *s)
 	return !(b->o->update && !b->o->force && is_last(b, s));
 }
 
+/* Agents that run host package tools in the build's privilege mode. */
+static bool runs_tools(const char *agent)
+{
+	static const char *const v[] = { "debootstrap", "yum", "dnf", "zypper", NULL };
+	for (const char *const *p = v; *p; p++)
+		if (strcmp(agent, *p) == 0)
+			return true;
+	return false;
+}
+
+/* "FILE:LINE: " in front of an agent's error unless it names the file already. */
+static int wrap_at(sb_error_t *err, const char *path, int line)
+{
+	const char *m = sb_error_message(*err);
+	if (strncmp(m, path, strlen(path)) == 0 && m[strlen(path)] == ':')
+		return -1;
+	return sb_error_wrap(err, "%s:%d", path, line);
+}
+
 int stage_validate(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 {
 	if (!uses_agent(b, s))
@@ -126,7 +146,7 @@ int stage_validate(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 	if (agent_request(b, s, &ro, &rq, &a, err) < 0)
 		return -1;
 	if (a->ops->validate(&rq, err) < 0)
-		return sb_error_wrap(err, "%s:%d", b->def->path, header_line(s->ds, "bootstrap"));
+		return wrap_at(err, b->def->path, header_line(s->ds, "bootstrap"));
 	return 0;
 }
 
@@ -148,8 +168,14 @@ static int bootstrap(struct defbuild *b, struct stage_state *s, sb_error_t *err)
 	struct bootstrap_oci_meta meta = { 0 };
 	cleanup_close int rootfd = -1;
 	int r = -1;
+	struct sb_agentrun ar;
+	if (runs_tools(name)) {
+		if (scripts_sandbox(b, s, err) < 0)
+			goto out;
+		sb_agentrun_attach(&rq, &ar, b->sb);
+	}
 	if (a->ops->validate(&rq, err) < 0 || a->ops->materialise(&rq, &res, err) < 0) {
-		sb_error_wrap(err, "%s:%d", path, line);
+		wrap_at(err, path, line);
 		goto out;
 	}
 	if (b->o->fix_perms)
