@@ -97,6 +97,48 @@ for m in $modes; do
 		;;
 	esac
 done
+# Bootstrap: debootstrap from the machine's own mirror, then apt-get in %post
+# (issue 8): as real root, and as this user in subuid and seccomp modes.
+MIRROR=${SIFBUILD_DEBIAN_MIRROR:-$(debian_mirror)}
+if command -v debootstrap >/dev/null && [ -n "$MIRROR" ]; then
+	cat >"$T/deb.def" <<EOF
+Bootstrap: debootstrap
+OSVersion: bookworm
+MirrorURL: $MIRROR
+
+%post
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends hello
+    apt-get clean
+
+%runscript
+    exec hello "\$@"
+EOF
+	for m in $modes; do
+		opt="--userns-mode=$m"
+		[ "$m" = root ] && opt=""
+		# shellcheck disable=SC2086
+		run timeout -k 5 900 "$SIFBUILD" build -q $opt "$T/deb-$m.sif" "$T/deb.def"
+		expect_rc 0 "[$m] Bootstrap: debootstrap + apt-get install in %post"
+		[ "$RC" -eq 0 ] || { printf '%s\n' "$ERR" | tail -5; continue; }
+		run "$SIFBUILD" run "$T/deb-$m.sif" -g sifbuild
+		[ "$OUT" = sifbuild ] && pass "[$m] the debootstrap image runs the installed package" ||
+			fail "[$m] the debootstrap image runs (got '$OUT' / $ERR)"
+		L=$(listing "$T/deb-$m.sif")
+		case $m in
+		root | subuid)
+			expect_L "^-rw-r----- 0/42 .* /etc/shadow\$" "[$m] /etc/shadow is root:shadow"
+			expect_L "^drwxrwsr-x 0/50 .* /var/local\$" "[$m] /var/local is root:staff 2775"
+			;;
+		seccomp)
+			expect_L "^-rw-r----- 0/0 .* /etc/shadow\$" "[seccomp] /etc/shadow mode kept, owner root"
+			;;
+		esac
+	done
+else
+	echo "# SKIP: debootstrap or a Debian mirror missing"
+fi
+
 [ -z "$(ls -A "$SIFBUILD_TMPDIR")" ] && pass "no build directories left" ||
 	fail "no build directories left ($(ls -A "$SIFBUILD_TMPDIR"))"
 finish
