@@ -148,6 +148,13 @@ struct bootstrap_stream;
 struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct bootstrap_request *r,
 					       struct bootstrap_result *res, sb_error_t *err);
 int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err);
+/* Before fill: the image's files whose paths match one of globs (fnmatch
+ * with FNM_PATHNAME, relative to the image root, symlinks resolved inside
+ * the image) written under the existing directory dir, with the directories
+ * on their way; regular files larger than max bytes are left out. The
+ * metadata an unpacked image would show, without unpacking it. */
+int bootstrap_stream_export(struct bootstrap_stream *bs, const char *dir, const char *const *globs,
+			    size_t n_globs, size_t max, sb_error_t *err);
 void bootstrap_stream_close(struct bootstrap_stream *bs);
 
 /* docker.c: pulls the request's image into a new OCI layout beside

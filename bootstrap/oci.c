@@ -118,6 +118,7 @@ const struct bootstrap_ops bootstrap_docker_archive_ops = { validate, mat_docker
 struct bootstrap_stream {
 	struct oci_store *s;
 	struct oci_image *img;
+	struct oci_stream *st; /* pass 1, once read */
 	char *layout; /* docker: the pulled layout, removed at close */
 	const struct bootstrap_request *r;
 };
@@ -126,6 +127,7 @@ void bootstrap_stream_close(struct bootstrap_stream *bs)
 {
 	if (bs == NULL)
 		return;
+	oci_stream_free(bs->st);
 	oci_image_free(bs->img);
 	oci_store_free(bs->s);
 	if (bs->layout) {
@@ -183,9 +185,25 @@ fail:
 	return NULL;
 }
 
+/* Pass 1, once. */
+static int scanned(struct bootstrap_stream *bs, sb_error_t *err)
+{
+	if (bs->st == NULL)
+		bs->st = oci_stream_scan(bs->s, bs->img, bs->r->warn, bs->r->warn_ctx, err);
+	return bs->st ? 0 : -1;
+}
+
+int bootstrap_stream_export(struct bootstrap_stream *bs, const char *dir, const char *const *globs,
+			    size_t n_globs, size_t max, sb_error_t *err)
+{
+	if (scanned(bs, err) < 0 || oci_stream_export(bs->st, dir, globs, n_globs, max, err) < 0)
+		return sb_error_wrap(err, "%s", bootstrap_header_get(bs->r, "from"));
+	return 0;
+}
+
 int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err)
 {
-	if (oci_image_stream(bs->s, bs->img, w, bs->r->warn, bs->r->warn_ctx, err) < 0)
+	if (scanned(bs, err) < 0 || oci_stream_emit(bs->st, w, err) < 0)
 		return sb_error_wrap(err, "%s", bootstrap_header_get(bs->r, "from"));
 	return 0;
 }

@@ -206,8 +206,21 @@ int oci_image_unpack(struct oci_store *s, const struct oci_image *img, const cha
  * straight from the verified blobs; nothing is written to disk. Owners,
  * modes, device numbers and xattrs are the headers' own. */
 struct sif_sqfs_writer;
-int oci_image_stream(struct oci_store *s, const struct oci_image *img, struct sif_sqfs_writer *w,
-		     oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+/* scan: pass 1, the merged tree from the layers' headers
+ * (s and img stay borrowed until free). export: the files of the merged tree
+ * whose paths match one of globs (fnmatch, FNM_PATHNAME; symlinks resolved
+ * inside the tree as a walk of the unpacked image would) written under the
+ * existing directory dir, with their data (one more read of the layers that
+ * hold them; regular files larger than max skipped), and the directories on
+ * their way; a view of the image's own metadata without unpacking it.
+ * emit: pass 2 into w, once. */
+struct oci_stream;
+struct oci_stream *oci_stream_scan(struct oci_store *s, const struct oci_image *img,
+				   oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+int oci_stream_export(struct oci_stream *st, const char *dir, const char *const *globs,
+		      size_t n_globs, size_t max, sb_error_t *err);
+int oci_stream_emit(struct oci_stream *st, struct sif_sqfs_writer *w, sb_error_t *err);
+void oci_stream_free(struct oci_stream *st);
 
 /* ------------------------------------------------- config and its metadata */
 

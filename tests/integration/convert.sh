@@ -79,6 +79,16 @@ compare_stream() { # NAME REF [BUILD OPTIONS...]
 	[ -s "$T/st.c" ] && cmp -s "$T/st.c" "$T/rf.c" &&
 		pass "$name: streamed file contents equal the rootfs path's" ||
 		fail "$name: streamed file contents equal the rootfs path's"
+	for id in 1 2 3; do # Def.FILE, inspect-metadata.json, oci-config.json
+		"$SIFBUILD" sif dump $id "$T/st.sif" >"$T/st.$id" 2>&1
+		"$SIFBUILD" sif dump $id "$T/rf.sif" >"$T/rf.$id" 2>&1
+		if [ -s "$T/st.$id" ] && cmp -s "$T/st.$id" "$T/rf.$id"; then
+			pass "$name: streamed object $id equals the rootfs path's"
+		else
+			fail "$name: streamed object $id equals the rootfs path's"
+			diff "$T/rf.$id" "$T/st.$id" | head -10
+		fi
+	done
 }
 # peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs
 peak_tmp() { # DIR CMD...
@@ -122,6 +132,90 @@ if [ "${HAVE_ARCHIVES:-0}" = 1 ]; then
 	compare_stream "oci-archive:base" "oci-archive:$FX/base.oci.tar"
 	compare_stream "docker-archive:base" "docker-archive:$FX/base.docker.tar"
 fi
+# An image that ships its own /.singularity.d and SCIF apps (an Apptainer
+# image pushed as OCI): base layer 1, then two layers of metadata with a
+# whiteout, a replaced file, a hard link and symlinks inside the image. The
+# streamed build must see them as the rootfs path does (objects 1-3 above).
+sing_image() { # LAYOUT: adds the ref "sing" to a copy of the fixtures' layout
+	cp -r "$FX/oci" "$1"
+	mt=application/vnd.oci.image.layer.v1.tar+gzip
+	bm=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "base") | .digest' "$1/index.json")
+	l1=$(jq -c '.layers[0]' "$1/blobs/sha256/${bm#sha256:}")
+	bc=$(jq -r '.config.digest' "$1/blobs/sha256/${bm#sha256:}")
+	d1=$(jq -c '.rootfs.diff_ids[0]' "$1/blobs/sha256/${bc#sha256:}")
+	layers=$l1 diffs=$d1
+	for spec in "$T/s1.spec" "$T/s2.spec"; do
+		"$B/tests/oci/mktar" <"$spec" >"$T/l.tar" || return 1
+		diffs="$diffs,\"sha256:$(sha256sum <"$T/l.tar" | cut -d' ' -f1)\""
+		gzip -n "$T/l.tar"
+		h=$(sha256sum <"$T/l.tar.gz" | cut -d' ' -f1)
+		layers="$layers,{\"mediaType\":\"$mt\",\"digest\":\"sha256:$h\",\"size\":$(wc -c <"$T/l.tar.gz")}"
+		mv "$T/l.tar.gz" "$1/blobs/sha256/$h"
+	done
+	printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+		"$ARCH" "$diffs" >"$T/c.json"
+	ch=$(sha256sum <"$T/c.json" | cut -d' ' -f1)
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+		"$ch" "$(wc -c <"$T/c.json")" "$layers" >"$T/m.json"
+	mh=$(sha256sum <"$T/m.json" | cut -d' ' -f1)
+	msz=$(wc -c <"$T/m.json")
+	mv "$T/c.json" "$1/blobs/sha256/$ch"
+	mv "$T/m.json" "$1/blobs/sha256/$mh"
+	jq -c ".manifests += [{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mh\",\"size\":$msz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"sing\"}}]" \
+		"$1/index.json" >"$T/i.json" && mv "$T/i.json" "$1/index.json"
+}
+TAB=$(printf '\t')
+ent() { (IFS=$TAB; printf '%s\n' "$*"); }
+{
+	ent d .singularity.d 0755 0 0
+	ent d .singularity.d/env 0755 0 0
+	ent f .singularity.d/env/01-base.sh 0755 0 0 '# image 01\n'
+	ent f .singularity.d/env/10-docker2singularity.sh 0755 0 0 'export FROM_IMAGE=1\n'
+	ent f .singularity.d/env/90-environment.sh 0755 1000 1000 'export IMAGE_ENV=shipped\n'
+	ent f .singularity.d/env/91-environment.sh 0755 0 0 'export GONE=1\n'
+	ent f .singularity.d/env/94-environment.sh 0644 0 0 'export LATER=1\n'
+	ent f .singularity.d/runscript 0755 0 0 '#!/bin/sh\necho image runscript\n'
+	ent f .singularity.d/startscript 0755 0 0 '#!/bin/sh\necho image startscript\n'
+	ent f .singularity.d/labels.json 0644 0 0 '{"org.example.from": "image"}'
+	ent d .singularity.d/actions 0755 0 0
+	ent f .singularity.d/actions/run 0755 0 0 '#!/bin/sh\necho image run action\n'
+	ent d usr/share 0755 0 0
+	ent f usr/share/help.txt 0644 0 0 'image help text\n'
+	ent h .singularity.d/runscript.help usr/share/help.txt
+	ent f usr/share/test.sh 0755 0 0 '#!/bin/sh\necho image test\n'
+	ent l .singularity.d/test ../usr/share/test.sh
+	ent f scif/apps/foo/scif/env/90-environment.sh 0755 0 0 'export FOO=1\n'
+	ent f scif/apps/foo/scif/runscript 0755 0 0 '#!/bin/sh\necho foo\n'
+	ent f scif/apps/foo/scif/startscript 0755 0 0 '#!/bin/sh\necho foo start\n'
+	ent f scif/apps/foo/scif/labels.json 0644 0 0 '{"app": "foo"}'
+	ent f scif/apps/foo/bin/tool 0755 0 0 'not metadata\n'
+	ent l scif/apps/bar foo
+	ent f scif/apps/plain 0644 0 0 'a file\n'
+	ent d scif/apps/.hidden 0755 0 0
+} >"$T/s1.spec"
+{
+	ent f .singularity.d/env/.wh.91-environment.sh 0644 0 0 ''
+	ent f .singularity.d/env/94-environment.sh 0755 0 0 'export LATER=2\n'
+	ent l .singularity.d/runscript.help /usr/share/help.txt
+} >"$T/s2.spec"
+if command -v jq >/dev/null && sing_image "$T/sing"; then
+	compare_stream "oci:sing (ships /.singularity.d)" "oci:$T/sing:sing"
+	"$SIFBUILD" sif dump 2 "$T/st.sif" >"$T/sing.json"
+	for want in '"/.singularity.d/env/90-environment.sh":"export IMAGE_ENV=shipped"' \
+		'"/.singularity.d/env/94-environment.sh":"export LATER=2"' \
+		'"startscript":"#!/bin/sh\necho image startscript"' '"test":"#!/bin/sh\necho image test"' \
+		'"helpfile":"image help text"' '"org.example.from":"image"' '"bar":{' '"plain":{}' \
+		'"app":"foo"' 'export FOO=1'; do
+		grep -qF "$want" "$T/sing.json" && pass "oci:sing: inspect metadata has ${want%%\\*}" ||
+			fail "oci:sing: inspect metadata has ${want%%\\*}"
+	done
+	grep -q 'GONE=1\|FROM_IMAGE\|hidden' "$T/sing.json" &&
+		fail "oci:sing: whited-out, replaced and hidden metadata left out" ||
+		pass "oci:sing: whited-out, replaced and hidden metadata left out"
+else
+	fail "an image with its own /.singularity.d made"
+fi
+
 # no root filesystem in the build's temp dir while streaming
 kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build "$T/tmp.sif" "oci:$FX/oci:base")
 [ "$kb" -le 64 ] && pass "streamed build: temp dir peak ${kb} kB" ||
