@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -160,6 +161,20 @@ void bootstrap_stream_close(struct bootstrap_stream *bs);
 /* docker.c: pulls the request's image into a new OCI layout beside
  * r->rootfs (registered for cleanup); returns its path (malloc'd) or NULL. */
 char *bootstrap_docker_pull(const struct bootstrap_request *r, sb_error_t *err);
+/* docker.c, for streaming: pulls the request's image into the blob cache
+ * and names what to read there: store (a directory with blobs/sha256/HEX,
+ * the cache itself) and the chosen manifest. With --disable-cache
+ * (r->registry->disable_cache) the blobs go to a new layout beside r->rootfs
+ * (layout, registered for cleanup and removed by release), the store. */
+struct bootstrap_docker_blobs {
+	char *store;
+	char *layout; /* NULL unless --disable-cache */
+	char *manifest_digest, *manifest_type;
+	int64_t manifest_size;
+};
+int bootstrap_docker_fetch(const struct bootstrap_request *r, struct bootstrap_docker_blobs *out,
+			   sb_error_t *err);
+void bootstrap_docker_blobs_release(struct bootstrap_docker_blobs *b);
 
 /* The agents of this folder. */
 extern const struct bootstrap_ops bootstrap_docker_ops;

@@ -119,7 +119,7 @@ struct bootstrap_stream {
 	struct oci_store *s;
 	struct oci_image *img;
 	struct oci_stream *st; /* pass 1, once read */
-	char *layout; /* docker: the pulled layout, removed at close */
+	struct bootstrap_docker_blobs docker; /* docker: where the pull put the blobs */
 	const struct bootstrap_request *r;
 };
 
@@ -130,11 +130,7 @@ void bootstrap_stream_close(struct bootstrap_stream *bs)
 	oci_stream_free(bs->st);
 	oci_image_free(bs->img);
 	oci_store_free(bs->s);
-	if (bs->layout) {
-		sb_rm_rf(bs->layout, NULL);
-		sb_cleanup_remove(bs->layout);
-		free(bs->layout);
-	}
+	bootstrap_docker_blobs_release(&bs->docker);
 	free(bs);
 }
 
@@ -156,10 +152,9 @@ struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct b
 	const char *from = bootstrap_header_get(r, "from");
 	cleanup_free char *path = NULL, *ref = NULL;
 	if (docker) {
-		bs->layout = bootstrap_docker_pull(r, err);
-		if (bs->layout == NULL)
+		if (bootstrap_docker_fetch(r, &bs->docker, err) < 0)
 			goto fail;
-		path = sb_strdup(bs->layout);
+		path = sb_strdup(bs->docker.store);
 	} else if (validate(r, err) < 0 || split_from(from, &path, &ref, err) < 0) {
 		goto fail;
 	}
@@ -171,7 +166,14 @@ struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct b
 	bs->s = kind == OCI_SOURCE_LAYOUT ? oci_store_open_dir(path, err) : oci_store_open_tar(path, err);
 	if (bs->s == NULL)
 		goto fail;
-	bs->img = oci_image_open(bs->s, kind, ref, want, r->warn, r->warn_ctx, err);
+	if (docker) { /* the blobs in the cache, read in place */
+		struct oci_descriptor d = { .digest = bs->docker.manifest_digest,
+					    .media_type = bs->docker.manifest_type,
+					    .size = bs->docker.manifest_size };
+		bs->img = oci_image_open_manifest(bs->s, &d, want, r->warn, r->warn_ctx, err);
+	} else {
+		bs->img = oci_image_open(bs->s, kind, ref, want, r->warn, r->warn_ctx, err);
+	}
 	if (bs->img == NULL)
 		goto fail;
 	res->oci_config = sb_strndup(bs->img->config_json, bs->img->config_len);

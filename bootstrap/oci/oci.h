@@ -61,7 +61,8 @@ int oci_digest_check(const char *digest, sb_error_t *err);
 
 struct oci_store;
 
-/* An OCI image layout directory (oci-layout, index.json, blobs/). */
+/* An OCI image layout directory (oci-layout, index.json, blobs/), or any
+ * directory with blobs/<alg>/<hex> (the registry cache). */
 struct oci_store *oci_store_open_dir(const char *dir, sb_error_t *err);
 /* A tar file holding a layout or a `docker save` tree; it is indexed once
  * and its members are read in place (no extraction). A compressed one (gzip,
@@ -147,6 +148,12 @@ int oci_index_select(const char *json, size_t len, const char *ref,
 struct oci_image *oci_image_open(struct oci_store *s, enum oci_source_kind kind, const char *ref,
 				 const struct oci_platform *want, oci_warn_fn warn, void *warn_ctx,
 				 sb_error_t *err);
+
+/* Opens the image whose manifest (or index, resolved for want) is the blob
+ * d of s: a bare blob store such as the registry cache, no index.json. */
+struct oci_image *oci_image_open_manifest(struct oci_store *s, const struct oci_descriptor *d,
+					  const struct oci_platform *want, oci_warn_fn warn,
+					  void *warn_ctx, sb_error_t *err);
 
 /* Opens layer i of img as a verified blob. */
 struct oci_blob *oci_image_open_layer(struct oci_store *s, const struct oci_image *img, size_t i,

@@ -90,11 +90,11 @@ compare_stream() { # NAME REF [BUILD OPTIONS...]
 		fi
 	done
 }
-# peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs
+# peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs (CMD writes $T/tmp.sif)
 peak_tmp() { # DIR CMD...
 	d=$1
 	shift
-	rm -rf "$d" && mkdir "$d"
+	rm -rf "$d" "$T/tmp.sif" && mkdir "$d"
 	SIFBUILD_TMPDIR="$d" "$@" >/dev/null 2>&1 &
 	pid=$! peak=0
 	while kill -0 $pid 2>/dev/null; do
@@ -136,21 +136,23 @@ fi
 # image pushed as OCI): base layer 1, then two layers of metadata with a
 # whiteout, a replaced file, a hard link and symlinks inside the image. The
 # streamed build must see them as the rootfs path does (objects 1-3 above).
-sing_image() { # LAYOUT: adds the ref "sing" to a copy of the fixtures' layout
-	cp -r "$FX/oci" "$1"
+add_image() { # LAYOUT REF SPEC...: base layer 1, then a layer per spec
+	[ -d "$1" ] || cp -r "$FX/oci" "$1"
+	lay=$1 name=$2
+	shift 2
 	mt=application/vnd.oci.image.layer.v1.tar+gzip
-	bm=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "base") | .digest' "$1/index.json")
-	l1=$(jq -c '.layers[0]' "$1/blobs/sha256/${bm#sha256:}")
-	bc=$(jq -r '.config.digest' "$1/blobs/sha256/${bm#sha256:}")
-	d1=$(jq -c '.rootfs.diff_ids[0]' "$1/blobs/sha256/${bc#sha256:}")
+	bm=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "base") | .digest' "$lay/index.json")
+	l1=$(jq -c '.layers[0]' "$lay/blobs/sha256/${bm#sha256:}")
+	bc=$(jq -r '.config.digest' "$lay/blobs/sha256/${bm#sha256:}")
+	d1=$(jq -c '.rootfs.diff_ids[0]' "$lay/blobs/sha256/${bc#sha256:}")
 	layers=$l1 diffs=$d1
-	for spec in "$T/s1.spec" "$T/s2.spec"; do
+	for spec in "$@"; do
 		"$B/tests/oci/mktar" <"$spec" >"$T/l.tar" || return 1
 		diffs="$diffs,\"sha256:$(sha256sum <"$T/l.tar" | cut -d' ' -f1)\""
-		gzip -n "$T/l.tar"
+		gzip -n -1 "$T/l.tar"
 		h=$(sha256sum <"$T/l.tar.gz" | cut -d' ' -f1)
 		layers="$layers,{\"mediaType\":\"$mt\",\"digest\":\"sha256:$h\",\"size\":$(wc -c <"$T/l.tar.gz")}"
-		mv "$T/l.tar.gz" "$1/blobs/sha256/$h"
+		mv "$T/l.tar.gz" "$lay/blobs/sha256/$h"
 	done
 	printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
 		"$ARCH" "$diffs" >"$T/c.json"
@@ -159,10 +161,10 @@ sing_image() { # LAYOUT: adds the ref "sing" to a copy of the fixtures' layout
 		"$ch" "$(wc -c <"$T/c.json")" "$layers" >"$T/m.json"
 	mh=$(sha256sum <"$T/m.json" | cut -d' ' -f1)
 	msz=$(wc -c <"$T/m.json")
-	mv "$T/c.json" "$1/blobs/sha256/$ch"
-	mv "$T/m.json" "$1/blobs/sha256/$mh"
-	jq -c ".manifests += [{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mh\",\"size\":$msz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"sing\"}}]" \
-		"$1/index.json" >"$T/i.json" && mv "$T/i.json" "$1/index.json"
+	mv "$T/c.json" "$lay/blobs/sha256/$ch"
+	mv "$T/m.json" "$lay/blobs/sha256/$mh"
+	jq -c ".manifests += [{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mh\",\"size\":$msz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$name\"}}]" \
+		"$lay/index.json" >"$T/i.json" && mv "$T/i.json" "$lay/index.json"
 }
 TAB=$(printf '\t')
 ent() { (IFS=$TAB; printf '%s\n' "$*"); }
@@ -198,7 +200,7 @@ ent() { (IFS=$TAB; printf '%s\n' "$*"); }
 	ent f .singularity.d/env/94-environment.sh 0755 0 0 'export LATER=2\n'
 	ent l .singularity.d/runscript.help /usr/share/help.txt
 } >"$T/s2.spec"
-if command -v jq >/dev/null && sing_image "$T/sing"; then
+if command -v jq >/dev/null && add_image "$T/sing" sing "$T/s1.spec" "$T/s2.spec"; then
 	compare_stream "oci:sing (ships /.singularity.d)" "oci:$T/sing:sing"
 	"$SIFBUILD" sif dump 2 "$T/st.sif" >"$T/sing.json"
 	for want in '"/.singularity.d/env/90-environment.sh":"export IMAGE_ENV=shipped"' \
@@ -250,6 +252,30 @@ if command -v docker-registry >/dev/null && command -v jq >/dev/null; then
 		expect_rc 0 "docker:// from a local registry"
 		check_image docker "$T/reg.sif"
 		compare_stream "docker://" "docker://127.0.0.1:$port/seed/busybox:latest" --nohttps
+		# Streamed from the blob cache: no copy of the image in the build
+		# dir. A 24 MB incompressible layer keeps the build long enough for
+		# du to see a copy (--disable-cache shows it does).
+		head -c 25165824 /dev/urandom >"$T/rand.bin"
+		ent F data/random.bin 0644 0 0 "$T/rand.bin" >"$T/big.spec"
+		if add_image "$T/sing" big "$T/big.spec" &&
+			skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$T/sing:big" \
+				"docker://127.0.0.1:$port/test/big:latest" >"$T/sk.log" 2>&1; then
+			big="docker://127.0.0.1:$port/test/big:latest"
+			"$SIFBUILD" build --nohttps "$T/tmp.sif" "$big" >/dev/null 2>&1 # cached
+			kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build --nohttps "$T/tmp.sif" "$big")
+			[ "$kb" -le 64 ] && pass "docker:// streamed from the cache: temp dir peak ${kb} kB" ||
+				fail "docker:// streamed from the cache: temp dir peak ${kb} kB (more than 64)"
+			kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build --nohttps --disable-cache "$T/tmp.sif" "$big")
+			[ "$kb" -ge 20000 ] && [ "$kb" -le 30000 ] &&
+				pass "docker:// --disable-cache keeps only the compressed blobs (${kb} kB)" ||
+				fail "docker:// --disable-cache keeps only the compressed blobs (${kb} kB)"
+			[ -z "$(ls -A "$T/tmpd")" ] && pass "docker:// --disable-cache leaves the temp dir empty" ||
+				fail "docker:// --disable-cache leaves the temp dir empty"
+			compare_stream "docker:// --disable-cache" "$big" --nohttps --disable-cache
+		else
+			cat "$T/sk.log"
+			fail "an image pushed to the local registry"
+		fi
 		run "$SIFBUILD" sif dump 1 "$T/reg.sif"
 		expect_match out "^from: 127.0.0.1:$port/seed/busybox:latest$" "Def.FILE keeps the reference"
 		run "$SIFBUILD" push --nohttps "$T/reg.sif" "oras://127.0.0.1:$port/test/roundtrip:v1"
