@@ -39,8 +39,7 @@ struct sino { /* one inode: shared by the hard links to it */
 	size_t layer;      /* regular files: where the data is */
 	uint64_t ordinal;
 	int64_t size;
-	char *data;        /* export: the file's bytes, when wanted */
-	bool want_data;
+	bool want_data;    /* export: wanted */
 	unsigned refs;
 	struct snode **paths; /* pass 2: the surviving names */
 	size_t n_paths;
@@ -55,8 +54,11 @@ struct snode {
 	unsigned touch;     /* TOUCH_ENTRY, TOUCH_ANCESTOR */
 };
 
+struct export;
+
 struct oci_stream {
 	struct oci_store *s;          /* borrowed */
+	struct export *ex;            /* export: where captured files go */
 	const struct oci_image *img;  /* borrowed */
 	struct snode root;
 	size_t layer;
@@ -78,7 +80,6 @@ static void ino_unref(struct sino *i)
 	if (i == NULL || --i->refs > 0)
 		return;
 	free(i->link);
-	free(i->data);
 	for (size_t k = 0; k < i->n_xattrs; k++) {
 		free((char *)i->xattrs[k].key);
 		free((void *)i->xattrs[k].value);
@@ -464,7 +465,10 @@ static int emit(struct oci_stream *st, struct sino *i, struct archive *a, sb_err
 	return r;
 }
 
-/* The whole data of the current entry into i->data (export). */
+static int export_file(struct export *ex, const struct sino *i, const char *data, size_t len,
+		       sb_error_t *err);
+
+/* The whole data of the current entry, to the export's files of i. */
 static int capture(struct oci_stream *st, struct sino *i, struct archive *a, sb_error_t *err)
 {
 	size_t cap = i->size > 0 ? (size_t)i->size : 0, len = 0;
@@ -485,11 +489,9 @@ static int capture(struct oci_stream *st, struct sino *i, struct archive *a, sb_
 			break;
 		len += (size_t)n;
 	}
-	buf[len] = '\0';
-	free(i->data);
-	i->data = buf;
-	i->size = (int64_t)len;
-	return 0;
+	int r = export_file(st->ex, i, buf, len, err);
+	free(buf);
+	return r;
 }
 
 static int pass2_entry(void *ctx, struct archive *a, struct archive_entry *e, sb_error_t *err)
@@ -648,6 +650,7 @@ struct export_item {
 struct export {
 	const char *const *globs;
 	size_t n_globs, max;
+	int rootfd;
 	struct export_item *items;
 	size_t n, cap;
 };
@@ -714,20 +717,25 @@ static void export_walk(struct oci_stream *st, struct export *ex, struct snode *
 	}
 }
 
-static int export_write(const struct export *ex, const char *dir, sb_error_t *err)
+/* The directories first, so that files can go in as they are read. */
+static int export_dirs(const struct export *ex, sb_error_t *err)
 {
-	cleanup_close int rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return sb_error_set(err, errno, "%s", dir);
-	for (size_t k = 0; k < ex->n; k++) {
-		const struct export_item *it = &ex->items[k];
-		int r = it->ino == NULL
-				? sb_mkdir_in_root(rootfd, it->path, 0755, err)
-				: sb_write_in_root(rootfd, it->path, it->ino->data,
-						   (size_t)it->ino->size, it->ino->mode & 07777, 0, err);
-		if (r < 0)
+	for (size_t k = 0; k < ex->n; k++)
+		if (ex->items[k].ino == NULL &&
+		    sb_mkdir_in_root(ex->rootfd, ex->items[k].path, 0755, err) < 0)
 			return -1;
-	}
+	return 0;
+}
+
+/* Every exported name of i gets data (one file in memory at a time). */
+static int export_file(struct export *ex, const struct sino *i, const char *data, size_t len,
+		       sb_error_t *err)
+{
+	for (size_t k = 0; k < ex->n; k++)
+		if (ex->items[k].ino == i &&
+		    sb_write_in_root(ex->rootfd, ex->items[k].path, data, len, i->mode & 07777, 0,
+				     err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -735,6 +743,9 @@ int oci_stream_export(struct oci_stream *st, const char *dir, const char *const 
 		      size_t n_globs, size_t max, sb_error_t *err)
 {
 	struct export ex = { .globs = globs, .n_globs = n_globs, .max = max };
+	ex.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ex.rootfd < 0)
+		return sb_error_set(err, errno, "%s", dir);
 	export_walk(st, &ex, &st->root, "");
 	struct sino **files = sb_xcalloc(ex.n + 1, sizeof(*files));
 	size_t nf = 0;
@@ -746,18 +757,18 @@ int oci_stream_export(struct oci_stream *st, const char *dir, const char *const 
 		}
 	}
 	qsort(files, nf, sizeof(*files), by_place);
-	int r = read_wanted(st, files, nf, err);
+	st->ex = &ex;
+	int r = export_dirs(&ex, err);
 	if (r == 0)
-		r = export_write(&ex, dir, err);
-	for (size_t k = 0; k < nf; k++) {
-		free(files[k]->data);
-		files[k]->data = NULL;
+		r = read_wanted(st, files, nf, err);
+	st->ex = NULL;
+	for (size_t k = 0; k < nf; k++)
 		files[k]->want_data = false;
-	}
 	for (size_t k = 0; k < ex.n; k++)
 		free(ex.items[k].path);
 	free(ex.items);
 	free(files);
+	close(ex.rootfd);
 	return r;
 }
 
