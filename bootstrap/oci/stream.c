@@ -533,6 +533,8 @@ static int each_layer(struct oci_stream *st, size_t i, oci_entry_fn fn, sb_error
 					   ? sb_asprintf("layer %s", img->layers[i].digest)
 					   : sb_asprintf("layer %s", img->layer_members[i]);
 	const char *diff = img->n_diff_ids == img->n_layers ? img->diff_ids[i] : NULL;
+	if (diff && img->layers[i].digest && strcmp(diff, img->layers[i].digest) == 0)
+		diff = NULL; /* an uncompressed layer: the blob's own check hashes the same bytes */
 	st->label = label;
 	st->layer = i;
 	st->ordinal = 0;

@@ -218,6 +218,48 @@ else
 	fail "an image with its own /.singularity.d made"
 fi
 
+# The malicious-layer corpus streamed: the same outcome (exit status, and
+# the same tree when both succeed; modification times aside, which the rootfs
+# path takes from the unpacking for directories later layers change) as the
+# rootfs path, and nothing written outside the build's folders.
+mkdir -p "$T/bad-out"
+if command -v jq >/dev/null && MKTAR="$B/tests/oci/mktar" sh "$S/tests/fixtures/make-bad-layers.sh" \
+	"$T/bad" "$T/bad-out" >"$T/bad.log" 2>&1; then
+	before=$(cd "$T/bad-out" && find . | LC_ALL=C sort | md5sum)
+	bad_ok=0 bad_n=0
+	for r in $(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$T/bad/bad/index.json"); do
+		bad_n=$((bad_n + 1))
+		rm -f "$T/bs.sif" "$T/bn.sif"
+		"$SIFBUILD" build "$T/bs.sif" "oci:$T/bad/bad:$r" >/dev/null 2>"$T/bs.err"
+		a=$?
+		SIFBUILD_NO_STREAM=1 "$SIFBUILD" build "$T/bn.sif" "oci:$T/bad/bad:$r" >/dev/null 2>&1
+		b=$?
+		if [ $a -ne $b ]; then
+			echo "# $r: streamed exit $a, rootfs path $b: $(cat "$T/bs.err")"
+			continue
+		fi
+		if [ $a -eq 0 ]; then
+			listing "$T/bs.sif" | awk '{ $4 = $5 = ""; print }' >"$T/bs.l"
+			listing "$T/bn.sif" | awk '{ $4 = $5 = ""; print }' >"$T/bn.l"
+			cmp -s "$T/bs.l" "$T/bn.l" || { echo "# $r: trees differ"; continue; }
+		elif [ "$(wc -l <"$T/bs.err")" -ne 1 ]; then
+			echo "# $r: error is not one line"
+			continue
+		fi
+		bad_ok=$((bad_ok + 1))
+	done
+	[ $bad_n -ge 15 ] && [ $bad_ok -eq $bad_n ] &&
+		pass "malicious corpus: $bad_ok/$bad_n cases stream like the rootfs path" ||
+		fail "malicious corpus: $bad_ok/$bad_n cases stream like the rootfs path"
+	[ "$(cd "$T/bad-out" && find . | LC_ALL=C sort | md5sum)" = "$before" ] &&
+		[ -z "$(ls -a / /tmp "$(dirname "$T")" 2>/dev/null | grep sifbuild-evil)" ] &&
+		pass "malicious corpus streamed: nothing written outside the build" ||
+		fail "malicious corpus streamed: nothing written outside the build"
+else
+	cat "$T/bad.log"
+	fail "malicious corpus made"
+fi
+
 # no root filesystem in the build's temp dir while streaming
 kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build "$T/tmp.sif" "oci:$FX/oci:base")
 [ "$kb" -le 64 ] && pass "streamed build: temp dir peak ${kb} kB" ||
