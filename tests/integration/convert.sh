@@ -218,6 +218,23 @@ else
 	fail "an image with its own /.singularity.d made"
 fi
 
+{
+	ent d opt/meta 0755 0 0
+	ent d opt/meta/scif 0755 0 0
+	ent d opt/meta/env 0755 0 0
+	ent f opt/meta/scif/runscript 0755 0 0 "#!/bin/sh\\necho meta app"
+	ent l scif/apps/meta /opt/meta
+	ent f opt/meta/env/90-environment.sh 0755 0 0 'export VIA_LINK=1\n'
+	ent f opt/meta/runscript 0755 0 0 '#!/bin/sh\necho via link\n'
+	ent l scif/apps/loop .
+} >"$T/s3.spec"
+# SCIF apps through an absolute symlink and a symlink loop
+if add_image "$T/sing" sing3 "$T/s3.spec"; then
+	compare_stream "oci:sing3 (symlinked apps)" "oci:$T/sing:sing3"
+	grep -qF '"meta":{"runscript":"#!/bin/sh\necho meta app"}' "$T/st.2" &&
+		pass "oci:sing3: app metadata read through a symlink" ||
+		fail "oci:sing3: app metadata read through a symlink"
+fi
 # The malicious-layer corpus streamed: the same outcome (exit status, and
 # the same tree when both succeed; modification times aside, which the rootfs
 # path takes from the unpacking for directories later layers change) as the
