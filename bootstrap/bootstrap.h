@@ -139,9 +139,10 @@ void bootstrap_owner_ctx_release(struct bootstrap_owner_ctx *c);
 
 /* Streaming form of the oci, oci-archive, docker-archive and docker agents
  * (issue 5): no root filesystem. bootstrap_stream_open reads the image and
- * its config (res->oci_config, image_digest; r->rootfs only names where the
- * docker agent may put its pulled layout, beside it); bootstrap_stream_fill
- * adds the image's merged tree to w, file data streamed from the blobs.
+ * its config (res->oci_config, image_digest; the docker agent reads the
+ * blobs in the registry cache, and r->rootfs only names where it puts them
+ * with --disable-cache, beside it); bootstrap_stream_fill adds the image's
+ * merged tree to w, file data streamed from the blobs (once per stream).
  * open returns NULL with *err, or NULL with *err left NULL when agent has no
  * streaming form. */
 struct sif_sqfs_writer;

@@ -11,7 +11,9 @@
  * where its data is (layer, entry number). Pass 2 reads the layers again and
  * hands the data of every surviving file straight to the writer, then adds
  * directories, symlinks and device nodes. Memory grows with the number of
- * entries, never with file sizes. */
+ * entries, never with file sizes. Between the two, an export may copy a few
+ * selected files (the image's own metadata) to a directory, reading only the
+ * layers that hold them. */
 #include "bootstrap/oci/unpack.h"
 
 #include <archive.h>
