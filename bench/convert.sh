@@ -185,8 +185,8 @@ for comp in $comps; do
 		-v at="$6" -v ac="$7" -v ar="$8" -v ad="$9" -v as="${10}" 'BEGIN {
 		printf "%-5s sifbuild %6.2fs %6.1fs CPU %7d KB RSS %8d KB temp | umoci way %6.2fs %6.1fs CPU %7d KB RSS %8d KB temp\n",
 			c, st, sc, sr, sd, at, ac, ar, ad
-		printf "      ratios (sifbuild/umoci way): time %.3fx  CPU %.3fx  peak RSS %.3fx  temp disk %.4fx  size %.4fx\n",
-			st / at, sc / ac, sr / ar, sd / ad, ss / as }')
+		printf "      ratios (sifbuild/umoci way): time %.3fx  CPU %.3fx  peak RSS %.3fx  temp disk %.3f%%  size %.4fx\n",
+			st / at, sc / ac, sr / ar, 100 * sd / ad, ss / as }')
 "
 done
 echo
