@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -159,9 +160,10 @@ void bootstrap_owner_ctx_release(struct bootstrap_owner_ctx *c);
 
 /* Streaming form of the oci, oci-archive, docker-archive and docker agents
  * (issue 5): no root filesystem. bootstrap_stream_open reads the image and
- * its config (res->oci_config, image_digest; r->rootfs only names where the
- * docker agent may put its pulled layout, beside it); bootstrap_stream_fill
- * adds the image's merged tree to w, file data streamed from the blobs.
+ * its config (res->oci_config, image_digest; the docker agent reads the
+ * blobs in the registry cache, and r->rootfs only names where it puts them
+ * with --disable-cache, beside it); bootstrap_stream_fill adds the image's
+ * merged tree to w, file data streamed from the blobs (once per stream).
  * open returns NULL with *err, or NULL with *err left NULL when agent has no
  * streaming form. */
 struct sif_sqfs_writer;
@@ -169,6 +171,13 @@ struct bootstrap_stream;
 struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct bootstrap_request *r,
 					       struct bootstrap_result *res, sb_error_t *err);
 int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err);
+/* Before fill: the image's files whose paths match one of globs (fnmatch
+ * with FNM_PATHNAME, relative to the image root, symlinks resolved inside
+ * the image) written under the existing directory dir, with the directories
+ * on their way; regular files larger than max bytes are left out. The
+ * metadata an unpacked image would show, without unpacking it. */
+int bootstrap_stream_export(struct bootstrap_stream *bs, const char *dir, const char *const *globs,
+			    size_t n_globs, size_t max, sb_error_t *err);
 void bootstrap_stream_close(struct bootstrap_stream *bs);
 
 /* localimage.c: what the regular file at path holds, from its magic:
@@ -190,6 +199,20 @@ int bootstrap_localimage_unpack(const struct bootstrap_request *r, const char *p
 /* docker.c: pulls the request's image into a new OCI layout beside
  * r->rootfs (registered for cleanup); returns its path (malloc'd) or NULL. */
 char *bootstrap_docker_pull(const struct bootstrap_request *r, sb_error_t *err);
+/* docker.c, for streaming: pulls the request's image into the blob cache
+ * and names what to read there: store (a directory with blobs/sha256/HEX,
+ * the cache itself) and the chosen manifest. With --disable-cache
+ * (r->registry->disable_cache) the blobs go to a new layout beside r->rootfs
+ * (layout, registered for cleanup and removed by release), the store. */
+struct bootstrap_docker_blobs {
+	char *store;
+	char *layout; /* NULL unless --disable-cache */
+	char *manifest_digest, *manifest_type;
+	int64_t manifest_size;
+};
+int bootstrap_docker_fetch(const struct bootstrap_request *r, struct bootstrap_docker_blobs *out,
+			   sb_error_t *err);
+void bootstrap_docker_blobs_release(struct bootstrap_docker_blobs *b);
 
 /* The agents of this folder. */
 extern const struct bootstrap_ops bootstrap_docker_ops;

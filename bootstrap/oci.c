@@ -118,7 +118,8 @@ const struct bootstrap_ops bootstrap_docker_archive_ops = { validate, mat_docker
 struct bootstrap_stream {
 	struct oci_store *s;
 	struct oci_image *img;
-	char *layout; /* docker: the pulled layout, removed at close */
+	struct oci_stream *st; /* pass 1, once read */
+	struct bootstrap_docker_blobs docker; /* docker: where the pull put the blobs */
 	const struct bootstrap_request *r;
 };
 
@@ -126,13 +127,10 @@ void bootstrap_stream_close(struct bootstrap_stream *bs)
 {
 	if (bs == NULL)
 		return;
+	oci_stream_free(bs->st);
 	oci_image_free(bs->img);
 	oci_store_free(bs->s);
-	if (bs->layout) {
-		sb_rm_rf(bs->layout, NULL);
-		sb_cleanup_remove(bs->layout);
-		free(bs->layout);
-	}
+	bootstrap_docker_blobs_release(&bs->docker);
 	free(bs);
 }
 
@@ -154,10 +152,9 @@ struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct b
 	const char *from = bootstrap_header_get(r, "from");
 	cleanup_free char *path = NULL, *ref = NULL;
 	if (docker) {
-		bs->layout = bootstrap_docker_pull(r, err);
-		if (bs->layout == NULL)
+		if (bootstrap_docker_fetch(r, &bs->docker, err) < 0)
 			goto fail;
-		path = sb_strdup(bs->layout);
+		path = sb_strdup(bs->docker.store);
 	} else if (validate(r, err) < 0 || split_from(from, &path, &ref, err) < 0) {
 		goto fail;
 	}
@@ -169,7 +166,14 @@ struct bootstrap_stream *bootstrap_stream_open(const char *agent, const struct b
 	bs->s = kind == OCI_SOURCE_LAYOUT ? oci_store_open_dir(path, err) : oci_store_open_tar(path, err);
 	if (bs->s == NULL)
 		goto fail;
-	bs->img = oci_image_open(bs->s, kind, ref, want, r->warn, r->warn_ctx, err);
+	if (docker) { /* the blobs in the cache, read in place */
+		struct oci_descriptor d = { .digest = bs->docker.manifest_digest,
+					    .media_type = bs->docker.manifest_type,
+					    .size = bs->docker.manifest_size };
+		bs->img = oci_image_open_manifest(bs->s, &d, want, r->warn, r->warn_ctx, err);
+	} else {
+		bs->img = oci_image_open(bs->s, kind, ref, want, r->warn, r->warn_ctx, err);
+	}
 	if (bs->img == NULL)
 		goto fail;
 	res->oci_config = sb_strndup(bs->img->config_json, bs->img->config_len);
@@ -183,9 +187,25 @@ fail:
 	return NULL;
 }
 
+/* Pass 1, once. */
+static int scanned(struct bootstrap_stream *bs, sb_error_t *err)
+{
+	if (bs->st == NULL)
+		bs->st = oci_stream_scan(bs->s, bs->img, bs->r->warn, bs->r->warn_ctx, err);
+	return bs->st ? 0 : -1;
+}
+
+int bootstrap_stream_export(struct bootstrap_stream *bs, const char *dir, const char *const *globs,
+			    size_t n_globs, size_t max, sb_error_t *err)
+{
+	if (scanned(bs, err) < 0 || oci_stream_export(bs->st, dir, globs, n_globs, max, err) < 0)
+		return sb_error_wrap(err, "%s", bootstrap_header_get(bs->r, "from"));
+	return 0;
+}
+
 int bootstrap_stream_fill(struct bootstrap_stream *bs, struct sif_sqfs_writer *w, sb_error_t *err)
 {
-	if (oci_image_stream(bs->s, bs->img, w, bs->r->warn, bs->r->warn_ctx, err) < 0)
+	if (scanned(bs, err) < 0 || oci_stream_emit(bs->st, w, err) < 0)
 		return sb_error_wrap(err, "%s", bootstrap_header_get(bs->r, "from"));
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* builder/stream.c: an image reference -> SIF with no root filesystem on
  * disk (issue 5, streaming conversion). The agent's streaming form feeds the
  * merged layers straight into the SquashFS writer; Apptainer's OCI metadata
- * and the skeleton go in as extra entries. Only the metadata files (a few KB,
- * read for inspect-metadata.json) are written to the build directory.
+ * and the skeleton go in as extra entries. Only the metadata files (the
+ * image's own /.singularity.d and SCIF app metadata, and the OCI ones; a few
+ * KB, read for inspect-metadata.json) are written to the build directory.
  * SIFBUILD_NO_STREAM=1 selects the rootfs path of convert.c instead. */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,17 @@ static int fill_writer(void *ctx, struct sif_sqfs_writer *w, sb_error_t *err)
 	return 0;
 }
 
-/* The metadata files, also into dir for inspect-metadata.json. */
+/* What image_inspect_json (builder/image/inspect.c) reads from a tree: the
+ * image's own metadata, exported from the layers into the metadata dir so
+ * inspect-metadata.json says what it would say for the unpacked image. */
+static const char *const inspect_globs[] = {
+	".singularity.d/*", ".singularity.d/env/*", "scif/apps/*", "scif/apps/*/scif/*",
+	"scif/apps/*/scif/env/*",
+};
+#define MAX_META (16u << 20) /* inspect.c's limit: larger files are not read */
+
+/* The image's metadata into dir, the OCI metadata files over it (as
+ * convert.c writes them into a rootfs). */
 static int meta_files(struct fill *f, const struct bootstrap_oci_meta *m, const char *dir,
 		      sb_error_t *err)
 {
@@ -86,6 +97,10 @@ static int meta_files(struct fill *f, const struct bootstrap_oci_meta *m, const 
 			(struct meta_file){ ".singularity.d/labels.json", m->labels_json, 0644 };
 	if (mkdir(dir, 0755) < 0)
 		return sb_error_set(err, errno, "%s", dir);
+	if (bootstrap_stream_export(f->bs, dir, inspect_globs,
+				    sizeof(inspect_globs) / sizeof(inspect_globs[0]), MAX_META,
+				    err) < 0)
+		return -1;
 	cleanup_close int rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return sb_error_set(err, errno, "%s", dir);

@@ -256,6 +256,9 @@ out:
 	return r;
 }
 
+static int open_from(struct oci_store *s, struct oci_image *img, struct oci_descriptor d,
+		     const struct oci_platform *want, sb_error_t *err);
+
 /* Walks from the top index down to one manifest; fills img. */
 static int open_layout(struct oci_store *s, struct oci_image *img, const char *ref,
 		       const struct oci_platform *want, sb_error_t *err)
@@ -267,6 +270,14 @@ static int open_layout(struct oci_store *s, struct oci_image *img, const char *r
 	struct oci_descriptor d = { 0 };
 	if (oci_index_select(idx, len, ref, want, &d, err) < 0)
 		return sb_error_wrap(err, "index.json");
+	return open_from(s, img, d, want, err);
+}
+
+/* From descriptor d (taken) of an index or manifest down to one manifest. */
+static int open_from(struct oci_store *s, struct oci_image *img, struct oci_descriptor d,
+		     const struct oci_platform *want, sb_error_t *err)
+{
+	size_t len;
 	for (int depth = 0;; depth++) {
 		if (depth > 8) {
 			oci_descriptor_clear(&d);
@@ -408,6 +419,9 @@ static void check_config_platform(const struct oci_image *img, const struct oci_
 	json_decref(c);
 }
 
+static struct oci_image *opened(struct oci_image *img, int r, const struct oci_platform *want,
+				oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+
 struct oci_image *oci_image_open(struct oci_store *s, enum oci_source_kind kind, const char *ref,
 				 const struct oci_platform *want, oci_warn_fn warn, void *warn_ctx,
 				 sb_error_t *err)
@@ -423,6 +437,29 @@ struct oci_image *oci_image_open(struct oci_store *s, enum oci_source_kind kind,
 		r = open_docker(s, img, ref, err) < 0 ? -1 : read_config(s, img, err);
 	else
 		r = open_layout(s, img, ref, want, err) < 0 ? -1 : read_config(s, img, err);
+	return opened(img, r, want, warn, warn_ctx, err);
+}
+
+struct oci_image *oci_image_open_manifest(struct oci_store *s, const struct oci_descriptor *d,
+					  const struct oci_platform *want, oci_warn_fn warn,
+					  void *warn_ctx, sb_error_t *err)
+{
+	struct oci_platform host;
+	if (want == NULL) {
+		oci_platform_host(&host);
+		want = &host;
+	}
+	struct oci_image *img = sb_xcalloc(1, sizeof(*img));
+	struct oci_descriptor copy = { .digest = sb_strdup(d->digest), .size = d->size,
+				       .media_type = d->media_type ? sb_strdup(d->media_type) : NULL };
+	int r = open_from(s, img, copy, want, err) < 0 ? -1 : read_config(s, img, err);
+	return opened(img, r, want, warn, warn_ctx, err);
+}
+
+/* The checks every opened image goes through; img is freed on failure. */
+static struct oci_image *opened(struct oci_image *img, int r, const struct oci_platform *want,
+				oci_warn_fn warn, void *warn_ctx, sb_error_t *err)
+{
 	if (r < 0) {
 		oci_image_free(img);
 		return NULL;

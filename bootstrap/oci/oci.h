@@ -61,7 +61,8 @@ int oci_digest_check(const char *digest, sb_error_t *err);
 
 struct oci_store;
 
-/* An OCI image layout directory (oci-layout, index.json, blobs/). */
+/* An OCI image layout directory (oci-layout, index.json, blobs/), or any
+ * directory with blobs/<alg>/<hex> (the registry cache). */
 struct oci_store *oci_store_open_dir(const char *dir, sb_error_t *err);
 /* A tar file holding a layout or a `docker save` tree; it is indexed once
  * and its members are read in place (no extraction). A compressed one (gzip,
@@ -148,6 +149,12 @@ struct oci_image *oci_image_open(struct oci_store *s, enum oci_source_kind kind,
 				 const struct oci_platform *want, oci_warn_fn warn, void *warn_ctx,
 				 sb_error_t *err);
 
+/* Opens the image whose manifest (or index, resolved for want) is the blob
+ * d of s: a bare blob store such as the registry cache, no index.json. */
+struct oci_image *oci_image_open_manifest(struct oci_store *s, const struct oci_descriptor *d,
+					  const struct oci_platform *want, oci_warn_fn warn,
+					  void *warn_ctx, sb_error_t *err);
+
 /* Opens layer i of img as a verified blob. */
 struct oci_blob *oci_image_open_layer(struct oci_store *s, const struct oci_image *img, size_t i,
 				      sb_error_t *err);
@@ -206,8 +213,21 @@ int oci_image_unpack(struct oci_store *s, const struct oci_image *img, const cha
  * straight from the verified blobs; nothing is written to disk. Owners,
  * modes, device numbers and xattrs are the headers' own. */
 struct sif_sqfs_writer;
-int oci_image_stream(struct oci_store *s, const struct oci_image *img, struct sif_sqfs_writer *w,
-		     oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+/* scan: pass 1, the merged tree from the layers' headers
+ * (s and img stay borrowed until free). export: the files of the merged tree
+ * whose paths match one of globs (fnmatch, FNM_PATHNAME; symlinks resolved
+ * inside the tree as a walk of the unpacked image would) written under the
+ * existing directory dir, with their data (one more read of the layers that
+ * hold them; regular files larger than max skipped), and the directories on
+ * their way; a view of the image's own metadata without unpacking it.
+ * emit: pass 2 into w, once. */
+struct oci_stream;
+struct oci_stream *oci_stream_scan(struct oci_store *s, const struct oci_image *img,
+				   oci_warn_fn warn, void *warn_ctx, sb_error_t *err);
+int oci_stream_export(struct oci_stream *st, const char *dir, const char *const *globs,
+		      size_t n_globs, size_t max, sb_error_t *err);
+int oci_stream_emit(struct oci_stream *st, struct sif_sqfs_writer *w, sb_error_t *err);
+void oci_stream_free(struct oci_stream *st);
 
 /* ------------------------------------------------- config and its metadata */
 

@@ -11,18 +11,24 @@
  * where its data is (layer, entry number). Pass 2 reads the layers again and
  * hands the data of every surviving file straight to the writer, then adds
  * directories, symlinks and device nodes. Memory grows with the number of
- * entries, never with file sizes. */
+ * entries, never with file sizes. Between the two, an export may copy a few
+ * selected files (the image's own metadata) to a directory, reading only the
+ * layers that hold them. */
 #include "bootstrap/oci/unpack.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "sif/sqfs.h"
 
 struct sino { /* one inode: shared by the hard links to it */
@@ -34,6 +40,8 @@ struct sino { /* one inode: shared by the hard links to it */
 	size_t n_xattrs;
 	size_t layer;      /* regular files: where the data is */
 	uint64_t ordinal;
+	int64_t size;
+	bool want_data;    /* export: wanted */
 	unsigned refs;
 	struct snode **paths; /* pass 2: the surviving names */
 	size_t n_paths;
@@ -48,7 +56,12 @@ struct snode {
 	unsigned touch;     /* TOUCH_ENTRY, TOUCH_ANCESTOR */
 };
 
-struct stream {
+struct export;
+
+struct oci_stream {
+	struct oci_store *s;          /* borrowed */
+	struct export *ex;            /* export: where captured files go */
+	const struct oci_image *img;  /* borrowed */
 	struct snode root;
 	size_t layer;
 	uint64_t ordinal;
@@ -113,7 +126,7 @@ static bool is_dir(const struct snode *n)
 	return n->ino->type == S_IFDIR;
 }
 
-static void touch(struct stream *st, struct snode *n)
+static void touch(struct oci_stream *st, struct snode *n)
 {
 	size_t l = st->layer + 1;
 	unsigned f = TOUCH_ENTRY;
@@ -126,7 +139,7 @@ static void touch(struct stream *st, struct snode *n)
 	}
 }
 
-static unsigned touched(const struct stream *st, const struct snode *n)
+static unsigned touched(const struct oci_stream *st, const struct snode *n)
 {
 	return n->touch_layer == st->layer + 1 ? n->touch : 0;
 }
@@ -153,7 +166,7 @@ static struct snode *add_child(struct snode *d, const char *name, size_t len, st
 /* Walks the directory path (relative to from, or the root when it starts
  * with '/') through symlinks inside the tree; with create, missing
  * directories are made (0755, touched). NULL with errno. */
-static struct snode *walk(struct stream *st, struct snode *from, const char *path, bool create,
+static struct snode *walk(struct oci_stream *st, struct snode *from, const char *path, bool create,
 			  int depth)
 {
 	struct snode *d = *path == '/' ? &st->root : from;
@@ -199,7 +212,7 @@ static struct snode *walk(struct stream *st, struct snode *from, const char *pat
 }
 
 /* The parent directory of clean path rel and its last component. */
-static struct snode *parent_of(struct stream *st, const char *rel, bool create, const char **base)
+static struct snode *parent_of(struct oci_stream *st, const char *rel, bool create, const char **base)
 {
 	const char *sl = strrchr(rel, '/');
 	*base = sl ? sl + 1 : rel;
@@ -207,7 +220,7 @@ static struct snode *parent_of(struct stream *st, const char *rel, bool create, 
 	return walk(st, &st->root, dir, create, 0);
 }
 
-static void remove_lower(struct stream *st, struct snode *n)
+static void remove_lower(struct oci_stream *st, struct snode *n)
 {
 	unsigned t = touched(st, n);
 	if (t == 0) {
@@ -224,7 +237,7 @@ static void remove_lower(struct stream *st, struct snode *n)
 	}
 }
 
-static int whiteout(struct stream *st, const char *name, const char *victim, bool opaque,
+static int whiteout(struct oci_stream *st, const char *name, const char *victim, bool opaque,
 		    sb_error_t *err)
 {
 	const char *base;
@@ -260,6 +273,7 @@ static void set_attrs(struct sino *i, struct archive_entry *e)
 	i->gid = (uint32_t)archive_entry_gid(e);
 	i->mtime = archive_entry_mtime(e);
 	i->rdev = archive_entry_rdev(e);
+	i->size = archive_entry_size(e);
 	for (size_t k = 0; k < i->n_xattrs; k++) {
 		free((char *)i->xattrs[k].key);
 		free((void *)i->xattrs[k].value);
@@ -281,12 +295,12 @@ static void set_attrs(struct sino *i, struct archive_entry *e)
 	}
 }
 
-static int bad(struct stream *st, const char *name, const char *why, sb_error_t *err)
+static int bad(struct oci_stream *st, const char *name, const char *why, sb_error_t *err)
 {
 	return sb_error_set_status(err, 2, 0, "%s: entry \"%s\": %s", st->label, name, why);
 }
 
-static int link_entry(struct stream *st, struct archive_entry *e, const char *name,
+static int link_entry(struct oci_stream *st, struct archive_entry *e, const char *name,
 		      struct snode *d, const char *base, struct snode *old, sb_error_t *err)
 {
 	cleanup_free char *rel = oci_clean_name(oci_entry_hardlink(e));
@@ -312,7 +326,7 @@ static int link_entry(struct stream *st, struct archive_entry *e, const char *na
 static int pass1_entry(void *ctx, struct archive *a, struct archive_entry *e, sb_error_t *err)
 {
 	(void)a;
-	struct stream *st = ctx;
+	struct oci_stream *st = ctx;
 	st->ordinal++;
 	const char *name = archive_entry_pathname(e);
 	if (name == NULL)
@@ -415,7 +429,7 @@ static int by_place(const void *a, const void *b)
 
 struct data_src {
 	struct archive *a;
-	struct stream *st;
+	struct oci_stream *st;
 };
 
 static ssize_t data_read(void *ctx, void *buf, size_t len, sb_error_t *err)
@@ -430,7 +444,7 @@ static ssize_t data_read(void *ctx, void *buf, size_t len, sb_error_t *err)
 }
 
 /* The first name gets the data, the others are hard links to it. */
-static int emit(struct stream *st, struct sino *i, struct archive *a, sb_error_t *err)
+static int emit(struct oci_stream *st, struct sino *i, struct archive *a, sb_error_t *err)
 {
 	cleanup_free char *first = path_of(i->paths[0]);
 	struct sif_sqfs_attr at;
@@ -453,17 +467,48 @@ static int emit(struct stream *st, struct sino *i, struct archive *a, sb_error_t
 	return r;
 }
 
+static int export_file(struct export *ex, const struct sino *i, const char *data, size_t len,
+		       sb_error_t *err);
+
+/* The whole data of the current entry, to the export's files of i. */
+static int capture(struct oci_stream *st, struct sino *i, struct archive *a, sb_error_t *err)
+{
+	size_t cap = i->size > 0 ? (size_t)i->size : 0, len = 0;
+	char *buf = sb_xcalloc(1, cap + 1);
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			buf = sb_xrealloc(buf, cap + 1);
+		}
+		la_ssize_t n = archive_read_data(a, buf + len, cap - len);
+		if (n < 0) {
+			free(buf);
+			const char *m = archive_error_string(a);
+			return sb_error_set_status(err, 2, 0, "%s: reading file data: %s", st->label,
+						   m ? m : "truncated layer");
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	int r = export_file(st->ex, i, buf, len, err);
+	free(buf);
+	return r;
+}
+
 static int pass2_entry(void *ctx, struct archive *a, struct archive_entry *e, sb_error_t *err)
 {
 	(void)e;
-	struct stream *st = ctx;
+	struct oci_stream *st = ctx;
 	st->ordinal++;
-	if (st->i_want < st->n_want && st->want[st->i_want]->ordinal == st->ordinal)
-		return emit(st, st->want[st->i_want++], a, err);
+	if (st->i_want < st->n_want && st->want[st->i_want]->ordinal == st->ordinal) {
+		struct sino *i = st->want[st->i_want++];
+		return st->w ? emit(st, i, a, err) : capture(st, i, a, err);
+	}
 	return 0;
 }
 
-static int add_rest(struct stream *st, struct snode *n, sb_error_t *err)
+static int add_rest(struct oci_stream *st, struct snode *n, sb_error_t *err)
 {
 	struct sif_sqfs_attr at;
 	attr_of(n->ino, &at);
@@ -480,16 +525,18 @@ static int add_rest(struct stream *st, struct snode *n, sb_error_t *err)
 
 /* ------------------------------------------------------------ the layers */
 
-static int each_layer(struct oci_store *s, const struct oci_image *img, size_t i,
-		      struct stream *st, oci_entry_fn fn, sb_error_t *err)
+static int each_layer(struct oci_stream *st, size_t i, oci_entry_fn fn, sb_error_t *err)
 {
-	struct oci_blob *b = oci_image_open_layer(s, img, i, err);
+	const struct oci_image *img = st->img;
+	struct oci_blob *b = oci_image_open_layer(st->s, img, i, err);
 	if (b == NULL)
 		return -1;
 	cleanup_free char *label = img->layers[i].digest
 					   ? sb_asprintf("layer %s", img->layers[i].digest)
 					   : sb_asprintf("layer %s", img->layer_members[i]);
 	const char *diff = img->n_diff_ids == img->n_layers ? img->diff_ids[i] : NULL;
+	if (diff && img->layers[i].digest && strcmp(diff, img->layers[i].digest) == 0)
+		diff = NULL; /* an uncompressed layer: the blob's own check hashes the same bytes */
 	st->label = label;
 	st->layer = i;
 	st->ordinal = 0;
@@ -508,48 +555,238 @@ static int each_layer(struct oci_store *s, const struct oci_image *img, size_t i
 	return r;
 }
 
-int oci_image_stream(struct oci_store *s, const struct oci_image *img, struct sif_sqfs_writer *w,
-		     oci_warn_fn warn, void *warn_ctx, sb_error_t *err)
+/* Reads the layers again for files (sorted by place): their data goes to
+ * the writer (st->w set) or into memory (export). */
+static int read_wanted(struct oci_stream *st, struct sino **files, size_t nf, sb_error_t *err)
 {
-	struct stream st = { .now = (int64_t)time(NULL), .warn = warn, .warn_ctx = warn_ctx,
-			     .w = w };
-	st.root.name = sb_strdup("");
-	st.root.ino = new_ino(S_IFDIR);
-	st.root.ino->mode = 0755;
-	st.root.ino->mtime = st.now;
-	int r = 0;
-	for (size_t i = 0; i < img->n_layers && r == 0; i++)
-		r = each_layer(s, img, i, &st, pass1_entry, err);
-	struct sino **files = NULL;
-	size_t nf = 0, cap = 0;
-	if (r == 0) {
-		collect(&st.root, &files, &nf, &cap);
-		qsort(files, nf, sizeof(*files), by_place);
-	}
 	size_t at = 0;
-	for (size_t i = 0; i < img->n_layers && r == 0; i++) {
+	int r = 0;
+	for (size_t i = 0; i < st->img->n_layers && r == 0; i++) {
 		size_t end = at;
 		while (end < nf && files[end]->layer == i)
 			end++;
-		st.want = files + at;
-		st.n_want = end - at;
-		st.i_want = 0;
-		if (st.n_want)
-			r = each_layer(s, img, i, &st, pass2_entry, err);
-		if (r == 0 && st.i_want != st.n_want)
+		st->want = files + at;
+		st->n_want = end - at;
+		st->i_want = 0;
+		if (st->n_want)
+			r = each_layer(st, i, pass2_entry, err);
+		if (r == 0 && st->i_want != st->n_want)
 			r = sb_error_set_status(err, 2, 0, "layer %zu changed between two reads", i);
 		at = end;
 	}
+	st->want = NULL;
+	st->n_want = st->i_want = 0;
+	return r;
+}
+
+struct oci_stream *oci_stream_scan(struct oci_store *s, const struct oci_image *img,
+				   oci_warn_fn warn, void *warn_ctx, sb_error_t *err)
+{
+	struct oci_stream *st = sb_xcalloc(1, sizeof(*st));
+	*st = (struct oci_stream){ .s = s, .img = img, .now = (int64_t)time(NULL), .warn = warn,
+				   .warn_ctx = warn_ctx };
+	st->root.name = sb_strdup("");
+	st->root.ino = new_ino(S_IFDIR);
+	st->root.ino->mode = 0755;
+	st->root.ino->mtime = st->now;
+	for (size_t i = 0; i < img->n_layers; i++) {
+		if (each_layer(st, i, pass1_entry, err) < 0) {
+			oci_stream_free(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+int oci_stream_emit(struct oci_stream *st, struct sif_sqfs_writer *w, sb_error_t *err)
+{
+	struct sino **files = NULL;
+	size_t nf = 0, cap = 0;
+	collect(&st->root, &files, &nf, &cap);
+	qsort(files, nf, sizeof(*files), by_place);
+	st->w = w;
+	int r = read_wanted(st, files, nf, err);
 	if (r == 0)
-		r = add_rest(&st, &st.root, err);
+		r = add_rest(st, &st->root, err);
+	st->w = NULL;
 	free(files);
-	struct snode *c = st.root.child;
+	return r;
+}
+
+/* ---------------------------------------------------------------- export */
+
+/* The node target names from directory from, symlinks followed inside the
+ * tree (the final one too); NULL when it does not resolve. */
+static struct snode *lookup(struct oci_stream *st, struct snode *from, const char *target, int depth)
+{
+	if (depth >= 40)
+		return NULL;
+	cleanup_free char *t = sb_strdup(target);
+	size_t n = strlen(t);
+	while (n > 1 && t[n - 1] == '/')
+		t[--n] = '\0';
+	char *sl = strrchr(t, '/');
+	const char *base = sl ? sl + 1 : t;
+	struct snode *d = from;
+	if (sl == t) {
+		d = &st->root;
+	} else if (sl) {
+		*sl = '\0';
+		d = walk(st, from, t, false, depth);
+	}
+	if (d == NULL)
+		return NULL;
+	if (*base == '\0' || strcmp(base, ".") == 0)
+		return d;
+	if (strcmp(base, "..") == 0)
+		return d->parent ? d->parent : d;
+	struct snode *c = child_of(d, base, strlen(base));
+	if (c && c->ino->type == S_IFLNK)
+		return lookup(st, d, c->ino->link, depth + 1);
+	return c;
+}
+
+struct export_item {
+	char *path;
+	struct sino *ino; /* NULL: a directory */
+};
+
+struct export {
+	const char *const *globs;
+	size_t n_globs, max;
+	int rootfd;
+	struct export_item *items;
+	size_t n, cap;
+};
+
+static size_t components(const char *p)
+{
+	size_t k = 1;
+	for (; *p; p++)
+		k += *p == '/';
+	return k;
+}
+
+/* Whether path matches a glob (full) or the leading components of a longer
+ * one (below it, something may match). */
+static void match(const struct export *ex, const char *path, bool *full, bool *below)
+{
+	size_t k = components(path);
+	*full = *below = false;
+	for (size_t g = 0; g < ex->n_globs; g++) {
+		const char *gl = ex->globs[g];
+		if (fnmatch(gl, path, FNM_PATHNAME) == 0)
+			*full = true;
+		if (components(gl) <= k)
+			continue;
+		const char *e = gl;
+		for (size_t c = 0; c < k; c++)
+			e = strchr(e, '/') + 1;
+		cleanup_free char *head = sb_strndup(gl, (size_t)(e - gl - 1));
+		if (fnmatch(head, path, FNM_PATHNAME) == 0)
+			*below = true;
+	}
+}
+
+static void add_item(struct export *ex, const char *path, struct sino *i)
+{
+	if (ex->n == ex->cap) {
+		ex->cap = ex->cap ? ex->cap * 2 : 32;
+		ex->items = sb_xrealloc(ex->items, ex->cap * sizeof(*ex->items));
+	}
+	ex->items[ex->n++] = (struct export_item){ sb_strdup(path), i };
+}
+
+/* The paths under d that the globs select, resolved like a walk of the real
+ * tree would (symlinks followed inside it), in pre-order. */
+static void export_walk(struct oci_stream *st, struct export *ex, struct snode *d, const char *path)
+{
+	for (struct snode *c = d->child; c; c = c->next) {
+		cleanup_free char *p = *path ? sb_asprintf("%s/%s", path, c->name) : sb_strdup(c->name);
+		bool full, below;
+		match(ex, p, &full, &below);
+		if (!full && !below)
+			continue;
+		struct snode *r = c->ino->type == S_IFLNK ? lookup(st, d, c->ino->link, 0) : c;
+		if (r == NULL)
+			continue;
+		if (is_dir(r)) {
+			add_item(ex, p, NULL);
+			if (below)
+				export_walk(st, ex, r, p);
+		} else if (full && r->ino->type == S_IFREG && r->ino->size >= 0 &&
+			   (uint64_t)r->ino->size <= ex->max) {
+			add_item(ex, p, r->ino);
+		}
+	}
+}
+
+/* The directories first, so that files can go in as they are read. */
+static int export_dirs(const struct export *ex, sb_error_t *err)
+{
+	for (size_t k = 0; k < ex->n; k++)
+		if (ex->items[k].ino == NULL &&
+		    sb_mkdir_in_root(ex->rootfd, ex->items[k].path, 0755, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Every exported name of i gets data (one file in memory at a time). */
+static int export_file(struct export *ex, const struct sino *i, const char *data, size_t len,
+		       sb_error_t *err)
+{
+	for (size_t k = 0; k < ex->n; k++)
+		if (ex->items[k].ino == i &&
+		    sb_write_in_root(ex->rootfd, ex->items[k].path, data, len, i->mode & 07777, 0,
+				     err) < 0)
+			return -1;
+	return 0;
+}
+
+int oci_stream_export(struct oci_stream *st, const char *dir, const char *const *globs,
+		      size_t n_globs, size_t max, sb_error_t *err)
+{
+	struct export ex = { .globs = globs, .n_globs = n_globs, .max = max };
+	ex.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ex.rootfd < 0)
+		return sb_error_set(err, errno, "%s", dir);
+	export_walk(st, &ex, &st->root, "");
+	struct sino **files = sb_xcalloc(ex.n + 1, sizeof(*files));
+	size_t nf = 0;
+	for (size_t k = 0; k < ex.n; k++) {
+		struct sino *i = ex.items[k].ino;
+		if (i && !i->want_data) {
+			i->want_data = true;
+			files[nf++] = i;
+		}
+	}
+	qsort(files, nf, sizeof(*files), by_place);
+	st->ex = &ex;
+	int r = export_dirs(&ex, err);
+	if (r == 0)
+		r = read_wanted(st, files, nf, err);
+	st->ex = NULL;
+	for (size_t k = 0; k < nf; k++)
+		files[k]->want_data = false;
+	for (size_t k = 0; k < ex.n; k++)
+		free(ex.items[k].path);
+	free(ex.items);
+	free(files);
+	close(ex.rootfd);
+	return r;
+}
+
+void oci_stream_free(struct oci_stream *st)
+{
+	if (st == NULL)
+		return;
+	struct snode *c = st->root.child;
 	while (c) {
 		struct snode *next = c->next;
 		node_free(c);
 		c = next;
 	}
-	ino_unref(st.root.ino);
-	free(st.root.name);
-	return r;
+	ino_unref(st->root.ino);
+	free(st->root.name);
+	free(st);
 }

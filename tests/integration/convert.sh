@@ -79,12 +79,22 @@ compare_stream() { # NAME REF [BUILD OPTIONS...]
 	[ -s "$T/st.c" ] && cmp -s "$T/st.c" "$T/rf.c" &&
 		pass "$name: streamed file contents equal the rootfs path's" ||
 		fail "$name: streamed file contents equal the rootfs path's"
+	for id in 1 2 3; do # Def.FILE, inspect-metadata.json, oci-config.json
+		"$SIFBUILD" sif dump $id "$T/st.sif" >"$T/st.$id" 2>&1
+		"$SIFBUILD" sif dump $id "$T/rf.sif" >"$T/rf.$id" 2>&1
+		if [ -s "$T/st.$id" ] && cmp -s "$T/st.$id" "$T/rf.$id"; then
+			pass "$name: streamed object $id equals the rootfs path's"
+		else
+			fail "$name: streamed object $id equals the rootfs path's"
+			diff "$T/rf.$id" "$T/st.$id" | head -10
+		fi
+	done
 }
-# peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs
+# peak kB used under a fresh SIFBUILD_TMPDIR while CMD runs (CMD writes $T/tmp.sif)
 peak_tmp() { # DIR CMD...
 	d=$1
 	shift
-	rm -rf "$d" && mkdir "$d"
+	rm -rf "$d" "$T/tmp.sif" && mkdir "$d"
 	SIFBUILD_TMPDIR="$d" "$@" >/dev/null 2>&1 &
 	pid=$! peak=0
 	while kill -0 $pid 2>/dev/null; do
@@ -122,6 +132,151 @@ if [ "${HAVE_ARCHIVES:-0}" = 1 ]; then
 	compare_stream "oci-archive:base" "oci-archive:$FX/base.oci.tar"
 	compare_stream "docker-archive:base" "docker-archive:$FX/base.docker.tar"
 fi
+# An image that ships its own /.singularity.d and SCIF apps (an Apptainer
+# image pushed as OCI): base layer 1, then two layers of metadata with a
+# whiteout, a replaced file, a hard link and symlinks inside the image. The
+# streamed build must see them as the rootfs path does (objects 1-3 above).
+add_image() { # LAYOUT REF SPEC...: base layer 1, then a layer per spec
+	[ -d "$1" ] || cp -r "$FX/oci" "$1"
+	lay=$1 name=$2
+	shift 2
+	mt=application/vnd.oci.image.layer.v1.tar+gzip
+	bm=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "base") | .digest' "$lay/index.json")
+	l1=$(jq -c '.layers[0]' "$lay/blobs/sha256/${bm#sha256:}")
+	bc=$(jq -r '.config.digest' "$lay/blobs/sha256/${bm#sha256:}")
+	d1=$(jq -c '.rootfs.diff_ids[0]' "$lay/blobs/sha256/${bc#sha256:}")
+	layers=$l1 diffs=$d1
+	for spec in "$@"; do
+		"$B/tests/oci/mktar" <"$spec" >"$T/l.tar" || return 1
+		diffs="$diffs,\"sha256:$(sha256sum <"$T/l.tar" | cut -d' ' -f1)\""
+		gzip -n -1 "$T/l.tar"
+		h=$(sha256sum <"$T/l.tar.gz" | cut -d' ' -f1)
+		layers="$layers,{\"mediaType\":\"$mt\",\"digest\":\"sha256:$h\",\"size\":$(wc -c <"$T/l.tar.gz")}"
+		mv "$T/l.tar.gz" "$lay/blobs/sha256/$h"
+	done
+	printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+		"$ARCH" "$diffs" >"$T/c.json"
+	ch=$(sha256sum <"$T/c.json" | cut -d' ' -f1)
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+		"$ch" "$(wc -c <"$T/c.json")" "$layers" >"$T/m.json"
+	mh=$(sha256sum <"$T/m.json" | cut -d' ' -f1)
+	msz=$(wc -c <"$T/m.json")
+	mv "$T/c.json" "$lay/blobs/sha256/$ch"
+	mv "$T/m.json" "$lay/blobs/sha256/$mh"
+	jq -c ".manifests += [{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mh\",\"size\":$msz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$name\"}}]" \
+		"$lay/index.json" >"$T/i.json" && mv "$T/i.json" "$lay/index.json"
+}
+TAB=$(printf '\t')
+ent() { (IFS=$TAB; printf '%s\n' "$*"); }
+{
+	ent d .singularity.d 0755 0 0
+	ent d .singularity.d/env 0755 0 0
+	ent f .singularity.d/env/01-base.sh 0755 0 0 '# image 01\n'
+	ent f .singularity.d/env/10-docker2singularity.sh 0755 0 0 'export FROM_IMAGE=1\n'
+	ent f .singularity.d/env/90-environment.sh 0755 1000 1000 'export IMAGE_ENV=shipped\n'
+	ent f .singularity.d/env/91-environment.sh 0755 0 0 'export GONE=1\n'
+	ent f .singularity.d/env/94-environment.sh 0644 0 0 'export LATER=1\n'
+	ent f .singularity.d/runscript 0755 0 0 '#!/bin/sh\necho image runscript\n'
+	ent f .singularity.d/startscript 0755 0 0 '#!/bin/sh\necho image startscript\n'
+	ent f .singularity.d/labels.json 0644 0 0 '{"org.example.from": "image"}'
+	ent d .singularity.d/actions 0755 0 0
+	ent f .singularity.d/actions/run 0755 0 0 '#!/bin/sh\necho image run action\n'
+	ent d usr/share 0755 0 0
+	ent f usr/share/help.txt 0644 0 0 'image help text\n'
+	ent h .singularity.d/runscript.help usr/share/help.txt
+	ent f usr/share/test.sh 0755 0 0 '#!/bin/sh\necho image test\n'
+	ent l .singularity.d/test ../usr/share/test.sh
+	ent f scif/apps/foo/scif/env/90-environment.sh 0755 0 0 'export FOO=1\n'
+	ent f scif/apps/foo/scif/runscript 0755 0 0 '#!/bin/sh\necho foo\n'
+	ent f scif/apps/foo/scif/startscript 0755 0 0 '#!/bin/sh\necho foo start\n'
+	ent f scif/apps/foo/scif/labels.json 0644 0 0 '{"app": "foo"}'
+	ent f scif/apps/foo/bin/tool 0755 0 0 'not metadata\n'
+	ent l scif/apps/bar foo
+	ent f scif/apps/plain 0644 0 0 'a file\n'
+	ent d scif/apps/.hidden 0755 0 0
+} >"$T/s1.spec"
+{
+	ent f .singularity.d/env/.wh.91-environment.sh 0644 0 0 ''
+	ent f .singularity.d/env/94-environment.sh 0755 0 0 'export LATER=2\n'
+	ent l .singularity.d/runscript.help /usr/share/help.txt
+} >"$T/s2.spec"
+if command -v jq >/dev/null && add_image "$T/sing" sing "$T/s1.spec" "$T/s2.spec"; then
+	compare_stream "oci:sing (ships /.singularity.d)" "oci:$T/sing:sing"
+	"$SIFBUILD" sif dump 2 "$T/st.sif" >"$T/sing.json"
+	for want in '"/.singularity.d/env/90-environment.sh":"export IMAGE_ENV=shipped"' \
+		'"/.singularity.d/env/94-environment.sh":"export LATER=2"' \
+		'"startscript":"#!/bin/sh\necho image startscript"' '"test":"#!/bin/sh\necho image test"' \
+		'"helpfile":"image help text"' '"org.example.from":"image"' '"bar":{' '"plain":{}' \
+		'"app":"foo"' 'export FOO=1'; do
+		grep -qF "$want" "$T/sing.json" && pass "oci:sing: inspect metadata has ${want%%\\*}" ||
+			fail "oci:sing: inspect metadata has ${want%%\\*}"
+	done
+	grep -q 'GONE=1\|FROM_IMAGE\|hidden' "$T/sing.json" &&
+		fail "oci:sing: whited-out, replaced and hidden metadata left out" ||
+		pass "oci:sing: whited-out, replaced and hidden metadata left out"
+else
+	fail "an image with its own /.singularity.d made"
+fi
+
+{
+	ent d opt/meta 0755 0 0
+	ent d opt/meta/scif 0755 0 0
+	ent d opt/meta/env 0755 0 0
+	ent f opt/meta/scif/runscript 0755 0 0 "#!/bin/sh\\necho meta app"
+	ent l scif/apps/meta /opt/meta
+	ent f opt/meta/env/90-environment.sh 0755 0 0 'export VIA_LINK=1\n'
+	ent f opt/meta/runscript 0755 0 0 '#!/bin/sh\necho via link\n'
+	ent l scif/apps/loop .
+} >"$T/s3.spec"
+# SCIF apps through an absolute symlink and a symlink loop
+if add_image "$T/sing" sing3 "$T/s3.spec"; then
+	compare_stream "oci:sing3 (symlinked apps)" "oci:$T/sing:sing3"
+	grep -qF '"meta":{"runscript":"#!/bin/sh\necho meta app"}' "$T/st.2" &&
+		pass "oci:sing3: app metadata read through a symlink" ||
+		fail "oci:sing3: app metadata read through a symlink"
+fi
+# The malicious-layer corpus streamed: the same outcome (exit status, and
+# the same tree when both succeed; modification times aside, which the rootfs
+# path takes from the unpacking for directories later layers change) as the
+# rootfs path, and nothing written outside the build's folders.
+mkdir -p "$T/bad-out"
+if command -v jq >/dev/null && MKTAR="$B/tests/oci/mktar" sh "$S/tests/fixtures/make-bad-layers.sh" \
+	"$T/bad" "$T/bad-out" >"$T/bad.log" 2>&1; then
+	before=$(cd "$T/bad-out" && find . | LC_ALL=C sort | md5sum)
+	bad_ok=0 bad_n=0
+	for r in $(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$T/bad/bad/index.json"); do
+		bad_n=$((bad_n + 1))
+		rm -f "$T/bs.sif" "$T/bn.sif"
+		"$SIFBUILD" build "$T/bs.sif" "oci:$T/bad/bad:$r" >/dev/null 2>"$T/bs.err"
+		a=$?
+		SIFBUILD_NO_STREAM=1 "$SIFBUILD" build "$T/bn.sif" "oci:$T/bad/bad:$r" >/dev/null 2>&1
+		b=$?
+		if [ $a -ne $b ]; then
+			echo "# $r: streamed exit $a, rootfs path $b: $(cat "$T/bs.err")"
+			continue
+		fi
+		if [ $a -eq 0 ]; then
+			listing "$T/bs.sif" | awk '{ $4 = $5 = ""; print }' >"$T/bs.l"
+			listing "$T/bn.sif" | awk '{ $4 = $5 = ""; print }' >"$T/bn.l"
+			cmp -s "$T/bs.l" "$T/bn.l" || { echo "# $r: trees differ"; continue; }
+		elif [ "$(wc -l <"$T/bs.err")" -ne 1 ]; then
+			echo "# $r: error is not one line"
+			continue
+		fi
+		bad_ok=$((bad_ok + 1))
+	done
+	[ $bad_n -ge 15 ] && [ $bad_ok -eq $bad_n ] &&
+		pass "malicious corpus: $bad_ok/$bad_n cases stream like the rootfs path" ||
+		fail "malicious corpus: $bad_ok/$bad_n cases stream like the rootfs path"
+	[ "$(cd "$T/bad-out" && find . | LC_ALL=C sort | md5sum)" = "$before" ] &&
+		[ -z "$(ls -a / /tmp "$(dirname "$T")" 2>/dev/null | grep sifbuild-evil)" ] &&
+		pass "malicious corpus streamed: nothing written outside the build" ||
+		fail "malicious corpus streamed: nothing written outside the build"
+else
+	cat "$T/bad.log"
+	fail "malicious corpus made"
+fi
+
 # no root filesystem in the build's temp dir while streaming
 kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build "$T/tmp.sif" "oci:$FX/oci:base")
 [ "$kb" -le 64 ] && pass "streamed build: temp dir peak ${kb} kB" ||
@@ -156,6 +311,30 @@ if command -v docker-registry >/dev/null && command -v jq >/dev/null; then
 		expect_rc 0 "docker:// from a local registry"
 		check_image docker "$T/reg.sif"
 		compare_stream "docker://" "docker://127.0.0.1:$port/seed/busybox:latest" --nohttps
+		# Streamed from the blob cache: no copy of the image in the build
+		# dir. A 24 MB incompressible layer keeps the build long enough for
+		# du to see a copy (--disable-cache shows it does).
+		head -c 25165824 /dev/urandom >"$T/rand.bin"
+		ent F data/random.bin 0644 0 0 "$T/rand.bin" >"$T/big.spec"
+		if add_image "$T/sing" big "$T/big.spec" &&
+			skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$T/sing:big" \
+				"docker://127.0.0.1:$port/test/big:latest" >"$T/sk.log" 2>&1; then
+			big="docker://127.0.0.1:$port/test/big:latest"
+			"$SIFBUILD" build --nohttps "$T/tmp.sif" "$big" >/dev/null 2>&1 # cached
+			kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build --nohttps "$T/tmp.sif" "$big")
+			[ "$kb" -le 64 ] && pass "docker:// streamed from the cache: temp dir peak ${kb} kB" ||
+				fail "docker:// streamed from the cache: temp dir peak ${kb} kB (more than 64)"
+			kb=$(peak_tmp "$T/tmpd" "$SIFBUILD" build --nohttps --disable-cache "$T/tmp.sif" "$big")
+			[ "$kb" -ge 20000 ] && [ "$kb" -le 30000 ] &&
+				pass "docker:// --disable-cache keeps only the compressed blobs (${kb} kB)" ||
+				fail "docker:// --disable-cache keeps only the compressed blobs (${kb} kB)"
+			[ -z "$(ls -A "$T/tmpd")" ] && pass "docker:// --disable-cache leaves the temp dir empty" ||
+				fail "docker:// --disable-cache leaves the temp dir empty"
+			compare_stream "docker:// --disable-cache" "$big" --nohttps --disable-cache
+		else
+			cat "$T/sk.log"
+			fail "an image pushed to the local registry"
+		fi
 		run "$SIFBUILD" sif dump 1 "$T/reg.sif"
 		expect_match out "^from: 127.0.0.1:$port/seed/busybox:latest$" "Def.FILE keeps the reference"
 		run "$SIFBUILD" push --nohttps "$T/reg.sif" "oras://127.0.0.1:$port/test/roundtrip:v1"
