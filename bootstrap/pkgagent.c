@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/strbuf.h"
 #include "defparse/defparse.h"
 
@@ -92,18 +93,8 @@ void pkg_warn_unused_keys(const struct bootstrap_request *r, const char *agent,
 
 char *pkg_find_tool(const char *name)
 {
-	const char *env = getenv("PATH");
 	/* debootstrap lives in /usr/sbin, which users' PATH often lacks. */
-	cleanup_free char *path = sb_asprintf("%s:/usr/sbin:/sbin", env ? env : "");
-	for (char *save, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		if (d[0] != '/')
-			continue;
-		char *p = sb_asprintf("%s/%s", d, name);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	return sb_find_program(name, "/usr/sbin:/sbin");
 }
 
 char *pkg_require_tool(const char *const *names, const char *debian_pkg, sb_error_t *err)

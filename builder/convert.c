@@ -20,18 +20,9 @@
 #include "common/strbuf.h"
 #include "defparse/defparse.h"
 
-/* --tmpdir, SIFBUILD_TMPDIR, APPTAINER_TMPDIR, SINGULARITY_TMPDIR, TMPDIR, /var/tmp, /tmp */
 static const char *tmp_base(const struct build_options *o)
 {
-	const char *vars[] = { "SIFBUILD_TMPDIR", "APPTAINER_TMPDIR", "SINGULARITY_TMPDIR", "TMPDIR" };
-	if (o->tmpdir)
-		return o->tmpdir;
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return v;
-	}
-	return access("/var/tmp", W_OK) == 0 ? "/var/tmp" : "/tmp";
+	return sb_tmp_base(o->tmpdir);
 }
 
 static void progress_to_stderr(void *data, const char *text)

@@ -149,16 +149,7 @@ static int check_target(const struct build_options *o, sb_error_t *err)
 
 static const char *tmp_base(const struct build_options *o)
 {
-	const char *vars[] = { "SIFBUILD_TMPDIR", "APPTAINER_TMPDIR", "SINGULARITY_TMPDIR",
-			       "TMPDIR" };
-	if (o->tmpdir)
-		return o->tmpdir;
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return v;
-	}
-	return access("/var/tmp", W_OK) == 0 ? "/var/tmp" : "/tmp";
+	return sb_tmp_base(o->tmpdir);
 }
 
 static char *make_temp_dir(const char *pattern, sb_error_t *err)

@@ -27,14 +27,7 @@ extern char **environ;
 
 const char *run_tmp_base(void)
 {
-	const char *vars[] = { "SIFBUILD_TMPDIR", "APPTAINER_TMPDIR", "SINGULARITY_TMPDIR",
-			       "TMPDIR" };
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return v;
-	}
-	return "/tmp";
+	return sb_tmp_base(NULL);
 }
 
 static void warn_stderr(void *ctx, const char *msg)

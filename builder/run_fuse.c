@@ -13,23 +13,13 @@
 
 #include "builder/internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/strbuf.h"
 
 /* name in $PATH, /usr/bin or /bin (new string), or NULL. */
 static char *find_program(const char *name)
 {
-	const char *env = getenv("PATH");
-	cleanup_free char *dirs = sb_asprintf("%s:/usr/bin:/bin", env && *env ? env : "");
-	char *save = NULL;
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		if (d[0] != '/')
-			continue;
-		char *p = sb_asprintf("%s/%s", d, name);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	return sb_find_program(name, "/usr/bin:/bin");
 }
 
 static char *find_fusermount(void)

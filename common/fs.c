@@ -230,3 +230,33 @@ char *sb_temp_beside(const char *target, sb_error_t *err)
 	close(fd);
 	return p;
 }
+
+const char *sb_tmp_base(const char *dir)
+{
+	static const char *const vars[] = { "SIFBUILD_TMPDIR", "APPTAINER_TMPDIR",
+					    "SINGULARITY_TMPDIR", "TMPDIR" };
+	if (dir)
+		return dir;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			return v;
+	}
+	return access("/var/tmp", W_OK) == 0 ? "/var/tmp" : "/tmp";
+}
+
+char *sb_find_program(const char *name, const char *extra)
+{
+	const char *env = getenv("PATH");
+	cleanup_free char *dirs = sb_asprintf("%s:%s", env ? env : "", extra ? extra : "");
+	char *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (d[0] != '/')
+			continue;
+		char *p = sb_asprintf("%s/%s", d, name);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}

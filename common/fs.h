@@ -37,6 +37,15 @@ int sb_write_in_root(int rootfd, const char *path, const void *data, size_t len,
  * (the file is created empty, mode 0600). Returns the path or NULL. */
 char *sb_temp_beside(const char *target, sb_error_t *err);
 
+/* The base directory for temporary build files: dir when not NULL, else
+ * $SIFBUILD_TMPDIR, $APPTAINER_TMPDIR, $SINGULARITY_TMPDIR, $TMPDIR (the
+ * first set and non-empty), else /var/tmp when writable, else /tmp. */
+const char *sb_tmp_base(const char *dir);
+
+/* Absolute path (malloc'd) of the executable name found in $PATH then in
+ * the colon-separated extra directories (may be NULL), or NULL. */
+char *sb_find_program(const char *name, const char *extra);
+
 /* Removes path and everything under it without following symlinks; makes
  * unreadable directories (mode 000 inside images) readable first. ENOENT is
  * not an error. */

@@ -134,20 +134,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* APPTAINER_KEY, else SINGULARITY_KEY (5.1): set and not "0"/"false". */
-static bool env_flag(const char *key)
-{
-	char name[64];
-	const char *prefixes[] = { "APPTAINER_", "SINGULARITY_" };
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "%s%s", prefixes[i], key);
-		const char *v = getenv(name);
-		if (v && *v)
-			return strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
-	}
-	return false;
-}
-
+/* $APPTAINER_KEY, else $SINGULARITY_KEY (5.1), when set and not empty. */
 static const char *env_value(const char *key)
 {
 	char name[64];
@@ -159,6 +146,13 @@ static const char *env_value(const char *key)
 			return v;
 	}
 	return NULL;
+}
+
+/* The same as a switch: set and not "0"/"false". */
+static bool env_flag(const char *key)
+{
+	const char *v = env_value(key);
+	return v && strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
 }
 
 static void env_defaults(struct build_options *o)
