@@ -74,6 +74,38 @@ static int add_skeleton(struct sif_sqfs_writer *w, int rootfd, int64_t mtime, sb
 	return 0;
 }
 
+/* Packing progress on stderr: an updating line on a terminal (5 per
+ * second), else a plain line every 5 seconds; nothing with -q. */
+struct pack_progress {
+	struct timespec start, last;
+	bool tty, shown;
+};
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void pack_progress(void *ctx, uint64_t bytes, uint64_t files)
+{
+	struct pack_progress *p = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&p->last, &now) < (p->tty ? 0.2 : 5.0))
+		return;
+	p->last = now;
+	double t = since(&p->start, &now), mib = (double)bytes / (1 << 20);
+	fprintf(stderr, "%sPacking: %.1f MiB, %llu files, %.1f MiB/s%s", p->tty ? "\r" : "", mib,
+		(unsigned long long)files, t > 0 ? mib / t : 0.0, p->tty ? "\033[K" : "\n");
+	p->shown = true;
+}
+
+static void pack_progress_end(struct pack_progress *p)
+{
+	if (p->tty && p->shown)
+		fputc('\n', stderr);
+}
+
 static int sqfs_options(const struct build_options *o, struct sif_sqfs_options *so,
 			sb_error_t *err)
 {
@@ -98,6 +130,13 @@ static int add_partition(struct sif_image *img, const struct build_options *o,
 	struct sif_sqfs_options so;
 	if (sqfs_options(o, &so, err) < 0)
 		return -1;
+	struct pack_progress pp = { .tty = isatty(2) };
+	clock_gettime(CLOCK_MONOTONIC, &pp.start);
+	pp.last = pp.start;
+	if (o->verbosity >= 0) {
+		so.progress = pack_progress;
+		so.progress_ctx = &pp;
+	}
 	struct sif_object_input in;
 	sif_object_input_init(&in, SIF_DATA_PARTITION);
 	if (sif_input_set_partition(&in, SIF_FS_SQUASHFS, SIF_PART_PRIMARY, arch, err) < 0)
@@ -119,6 +158,7 @@ static int add_partition(struct sif_image *img, const struct build_options *o,
 		 sif_object_note_written(img, (int64_t)size, err) < 0)
 		? -1 : 0;
 	sif_sqfs_writer_free(w);
+	pack_progress_end(&pp);
 	bootstrap_owner_ctx_release(&oc);
 	if (r < 0) {
 		sif_object_abort(img);

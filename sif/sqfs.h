@@ -84,6 +84,11 @@ struct sif_sqfs_options {
 	bool unsafe_names;
 	sif_sqfs_warn_fn warn; /* may be NULL: warnings are dropped */
 	void *warn_ctx;
+	/* Called as each regular file starts and as each block of file data is
+	 * added (may be NULL), with the bytes of file data and the number of
+	 * files added so far: for progress output; the callee throttles. */
+	void (*progress)(void *ctx, uint64_t bytes, uint64_t files);
+	void *progress_ctx;
 };
 
 /* Fills o with the defaults above (no environment is read). */

@@ -26,6 +26,9 @@ static int append(struct sif_sqfs_writer *w, const void *data, size_t len, const
 		  sb_error_t *err)
 {
 	int ret = sqfs_block_processor_append(w->proc, data, len);
+	w->bytes_in += len;
+	if (w->o.progress)
+		w->o.progress(w->o.progress_ctx, w->bytes_in, w->files_in);
 	return ret ? stream_fail(w, ret, path, err) : 0;
 }
 
@@ -53,6 +56,9 @@ static struct sq_inode *start_file(struct sif_sqfs_writer *w, struct sq_node *pa
 		return NULL;
 	struct sq_inode *ino = sq_new_inode(w);
 	sq_set_attrs(w, ino, S_IFREG, a, path);
+	if (w->o.progress)
+		w->o.progress(w->o.progress_ctx, w->bytes_in, w->files_in);
+	w->files_in++;
 	return ino;
 }
 
@@ -60,6 +66,7 @@ static struct sq_inode *start_file(struct sif_sqfs_writer *w, struct sq_node *pa
 static int small_file(struct sif_sqfs_writer *w, struct sq_inode *ino, const void *data, size_t len,
 		      const char *path, sb_error_t *err)
 {
+	w->bytes_in += len;
 	sqfs_inode_generic_t *g = sb_xcalloc(1, sizeof(*g));
 	g->base.type = SQFS_INODE_FILE;
 	g->data.file.file_size = (sqfs_u32)len;

@@ -120,6 +120,7 @@ struct sif_sqfs_writer {
 	uint32_t default_mtime;
 	uint8_t *buf;
 	size_t buf_len;
+	uint64_t bytes_in, files_in; /* file data and files added, for o.progress */
 	bool broken; /* a failure left the data stream inconsistent */
 	bool finished;
 };
