@@ -185,7 +185,11 @@ static int resolve(struct call *c, int dirfd, uint64_t addr, unsigned flags, boo
 		if (dirfd != AT_FDCWD)
 			return target_fd(c, dirfd);
 		int fd = proc_open(c, "cwd", O_PATH);
-		return fd >= 0 && id_valid(c) ? fd : (fd >= 0 ? (close(fd), -ESRCH) : -ESRCH);
+		if (fd >= 0 && id_valid(c))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		return -ESRCH;
 	}
 	int n = nofollow ? -1 : fd_link(c->path);
 	if (n >= 0)

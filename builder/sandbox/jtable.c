@@ -254,6 +254,7 @@ static int load_one(void *arg, const char *path, const struct sb_owner_entry *oe
 	e->gid = oe->gid;
 	e->mode = oe->mode;
 	e->rdev = oe->rdev;
+	free(e->src); /* hard links: several records, one inode */
 	e->src = sb_strdup(path);
 	return 0;
 }
