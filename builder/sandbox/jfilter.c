@@ -11,10 +11,21 @@
 #include "builder/sandbox/internal.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <seccomp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 
 static const char *const fake_calls[] = {
 	"capset",      "setuid",      "setuid32",    "setgid",	   "setgid32",
@@ -187,6 +198,41 @@ static bool use_compat_arches(scmp_filter_ctx ctx)
 	return any && seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE) == 0;
 }
 
+/* Loads ctx's program itself, to add SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+ * (5.19+; libseccomp 2.5 has no attribute for it): once the supervisor has
+ * received a notification, only a fatal signal interrupts the call, so a
+ * chown already journaled never fails with EINTR. Older kernels: without.
+ * Returns the listener or -errno. */
+static int load_killable(scmp_filter_ctx ctx)
+{
+	int mfd = memfd_create("sifbuild-bpf", MFD_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	int rc = seccomp_export_bpf(ctx, mfd);
+	off_t size = rc == 0 ? lseek(mfd, 0, SEEK_END) : -1;
+	struct sock_filter *insns = NULL;
+	if (rc == 0 && (size <= 0 || size % (off_t)sizeof(*insns) != 0))
+		rc = -EINVAL;
+	if (rc == 0) {
+		insns = sb_xmalloc((size_t)size);
+		if (pread(mfd, insns, (size_t)size, 0) != size)
+			rc = -EIO;
+	}
+	close(mfd);
+	if (rc == 0) {
+		struct sock_fprog prog = { (unsigned short)(size / (off_t)sizeof(*insns)), insns };
+		unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+		rc = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+		if (rc < 0 && errno == EINVAL)
+			rc = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+		if (rc < 0)
+			rc = -errno;
+	}
+	free(insns);
+	return rc;
+}
+
 int sb_journal_filter_load(int *listener, sb_error_t *err)
 {
 	/* Two contexts merged: the compat ABIs get the layout-free rules, the
@@ -210,15 +256,11 @@ int sb_journal_filter_load(int *listener, sb_error_t *err)
 		if (rc == 0)
 			compat = NULL; /* released by the merge */
 	}
-	if (rc == 0)
-		rc = seccomp_load(nat);
-	int fd = rc == 0 ? seccomp_notify_fd(nat) : -1;
+	int fd = rc == 0 ? load_killable(nat) : rc;
 	seccomp_release(compat);
 	seccomp_release(nat);
-	if (rc < 0)
-		return sb_error_set(err, -rc, "loading the ownership journal's seccomp filter");
 	if (fd < 0)
-		return sb_error_set(err, -fd, "seccomp user notification listener");
+		return sb_error_set(err, -fd, "loading the ownership journal's seccomp filter");
 	*listener = fd;
 	return 0;
 }
