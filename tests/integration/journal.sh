@@ -110,6 +110,30 @@ fi
 if printf '%s\n' "$L" | grep -Eq ' (6553[45]|[0-9]{5,})/'; then
 	fail "no file has an unmapped owner"; else pass "no file has an unmapped owner"; fi
 
+# ------------------------------------- i386 ABI: 16-bit IDs, chown32, statx
+if [ "$(uname -m)" = x86_64 ] && [ -x "$B/tests/sandbox/i386calls" ]; then
+	cat >"$T/i386.def" <<EOF
+Bootstrap: busybox
+MirrorURL: file:///bin/busybox
+
+%files
+	$B/tests/sandbox/i386calls /i386calls
+
+%post
+	touch /a /b
+	ln -s a /l
+	/i386calls /a /l /b
+	rm /i386calls
+EOF
+	run $AS_RUN "$SIFBUILD" build --userns-mode=journal "$T/i386.sif" "$T/i386.def"
+	expect_rc 0 "i386-ABI chown16/lchown16/chown32/statx succeed under the journal"
+	expect_match out "statx=0 uid=70000 gid=70001" "i386 statx answers from the journal"
+	L=$(listing "$T/i386.sif")
+	entry -rw-r--r-- 0/40 /a "chown16(a, 0xFFFF, 40) keeps the uid, sets gid 40"
+	entry lrwxrwxrwx 41/0 /l "lchown16(l, 41, 0xFFFF) sets the symlink's uid only"
+	entry -rw-r--r-- 70000/70001 /b "chown32(b, 70000, 70001) is in the image"
+fi
+
 # ------------------------------------------------------------ mode choice
 run $AS_RUN "$SIFBUILD" build --ignore-subuid "$T/auto.sif" "$T/cases.def"
 expect_rc 0 "auto without a subuid range builds"
