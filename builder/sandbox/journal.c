@@ -28,6 +28,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,6 +55,7 @@ struct sup {
 	struct seccomp_notif_resp *resp;
 	size_t req_size, resp_size;
 	char fatal[256];
+	unsigned long n_chown, n_mknod, n_stat, n_continue; /* statistics */
 };
 
 /* One notification being handled. */
@@ -482,6 +484,15 @@ static void handle_one(struct sup *s)
 		close(c.memfd);
 	if (r == -ESRCH)
 		return; /* the notification died with its target */
+	if (r == CONTINUE)
+		s->n_continue++;
+	else if (op == SB_JOP_CHOWN || op == SB_JOP_LCHOWN || op == SB_JOP_FCHOWN ||
+		 op == SB_JOP_FCHOWNAT)
+		s->n_chown++;
+	else if (op == SB_JOP_MKNOD || op == SB_JOP_MKNODAT)
+		s->n_mknod++;
+	else
+		s->n_stat++;
 	respond(s, r);
 }
 
@@ -518,6 +529,18 @@ int sb_journal_serve(struct sb_jtable *t, int procfd, int logfd, int listener, i
 	}
 	free(s.req);
 	free(s.resp);
+	/* For measurements: SIFBUILD_JOURNAL_STATS=1 prints one line. */
+	const char *st = getenv("SIFBUILD_JOURNAL_STATS");
+	if (st != NULL && strcmp(st, "1") == 0) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		fprintf(stderr,
+			"ownership journal: %lu chown, %lu mknod, %lu stat answered, %lu passed "
+			"on; supervisor CPU %.2f s\n",
+			s.n_chown, s.n_mknod, s.n_stat, s.n_continue,
+			(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	}
 	return rc;
 }
 

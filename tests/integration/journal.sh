@@ -250,25 +250,28 @@ MirrorURL: file:///bin/busybox
 	cp -a /w /w2
 	find / -xdev -type f | wc -l >/dev/null
 EOF
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-overhead() { # overhead MODE: wall time (ms) of the load build in MODE
-	t0=$(now_ms)
-	$AS_RUN "$SIFBUILD" build -q --userns-mode="$1" "$T/load-$1.sif" "$T/load.def" \
-		>/dev/null 2>&1 || { echo fail; return; }
-	echo $(($(now_ms) - t0))
+# post_ms MODE: time of the %post step (from the progress lines, 0.1 s).
+post_ms() {
+	$AS_RUN env SIFBUILD_JOURNAL_STATS=1 "$SIFBUILD" build --userns-mode="$1" \
+		"$T/load-$1.sif" "$T/load.def" >"$T/load.out" 2>&1 || { echo fail; return; }
+	grep '^ownership journal: [0-9]* chown' "$T/load.out" | tail -1 >"$T/stats.$1"
+	rm -f "$T/load-$1.sif"
+	awk '/Running %post/ {a = $3} /Adding metadata/ {b = $3}
+		END {gsub(/s\]/, "", a); gsub(/s\]/, "", b); printf "%d\n", (b - a) * 1000}' \
+		"$T/load.out"
 }
 for m in seccomp journal; do
 	best=
 	for r in 1 2 3; do
-		v=$(overhead $m)
-		rm -f "$T/load-$m.sif"
+		v=$(post_ms $m)
 		[ "$v" = fail ] && { best=fail; break; }
 		[ -z "$best" ] || [ "$v" -lt "$best" ] && best=$v
 	done
 	eval "t_$m=\$best"
 done
-echo "# overhead (2000 chown + 4000 stat-heavy files, best of 3 builds): seccomp" \
-	"${t_seccomp} ms, journal ${t_journal} ms"
+echo "# overhead: %post with 2000 chown + cp -a + ls -lnR (best of 3):" \
+	"seccomp ${t_seccomp} ms, journal ${t_journal} ms"
+echo "# $(cat "$T/stats.journal")"
 [ "$t_journal" != fail ] && pass "the load builds in journal mode" ||
 	fail "the load builds in journal mode"
 
