@@ -531,7 +531,7 @@ int sb_journal_serve(struct sb_jtable *t, int procfd, int logfd, int listener, i
 	free(s.resp);
 	/* For measurements: SIFBUILD_JOURNAL_STATS=1 prints one line. */
 	const char *st = getenv("SIFBUILD_JOURNAL_STATS");
-	if (st != NULL && strcmp(st, "1") == 0) {
+	if (st != NULL && strcmp(st, "1") == 0 && logfd >= 0) { /* not the self-test */
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
 		fprintf(stderr,
