@@ -142,6 +142,8 @@ static int script_plan(struct defbuild *b, struct stage_state *s, int argc, char
 		r = sb_plan_set_cwd(p, "/", err);
 	if (r == 0 && sb_sandbox_mode(b->sb) == SB_MODE_FAKEROOT)
 		r = sb_plan_set_fakeroot_state(p, s->dir, err);
+	if (sb_sandbox_mode(b->sb) == SB_MODE_JOURNAL)
+		sb_plan_set_ownership(p, s->owners);
 	if (r < 0) {
 		sb_plan_free(p);
 		return -1;

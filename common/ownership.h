@@ -11,7 +11,12 @@
  *      own file and recorded here; a device node becomes an empty placeholder
  *      regular file plus a record with its type and rdev; a directory the
  *      unpacker keeps owner-writable records its real mode;
- *   2. the sandbox updates it (chown journal of %post);
+ *   2. the sandbox updates it (chown journal of %post): in journal mode
+ *      (builder/sandbox, sb_plan_set_ownership) a run loads the records
+ *      whose file exists, and afterwards writes back one record per path
+ *      that reaches an inode the run recorded (renames and hard links
+ *      included), with that inode's identity, and drops the records of
+ *      paths whose file is no longer the one described;
  *   3. the SquashFS packer applies it while it walks the tree: for every
  *      entry it calls sb_ownership_lookup() then sb_ownership_resolve().
  *

@@ -38,7 +38,7 @@ const char cli_build_usage[] =
 	"      --fix-perms           give the owner rwX on every file of the base image\n"
 	"  -B, --bind SRC[:DST[:ro]] bind mount for %post and %test (repeatable, comma lists)\n"
 	"      --no-cleanup          keep the build directory (its path is printed)\n"
-	"      --userns-mode MODE    auto (default), subuid, seccomp, fakeroot, rootmap\n"
+	"      --userns-mode MODE    auto (default), subuid, journal, seccomp, fakeroot, rootmap\n"
 	"  -f, --fakeroot, --userns  accepted: sifbuild always builds this way (auto)\n"
 	"      --ignore-subuid, --ignore-fakeroot-command, --ignore-userns\n"
 	"                            leave these out of the automatic mode choice\n"

@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,7 +40,16 @@ struct run_ctx {
 	const struct sb_plan *plan;
 	int sock;
 	pid_t parent;
+	/* journal mode (else NULL / -1) */
+	struct sb_jtable *jt; /* the table as loaded; C serves its copy */
+	int jlog; /* append-only log C writes, P replays */
+	int jsock; /* S sends the notification listener to C */
 };
+
+static bool journaled(const struct run_ctx *ctx)
+{
+	return ctx->jt != NULL;
+}
 
 /* ------------------------------------------------- signal forwarding (P, C) */
 
@@ -128,6 +140,16 @@ static void start_program(void *arg)
 		if (sb_seccomp_install(&err) < 0)
 			child_fail_err(ctx->sock, &err);
 	}
+	if (journaled(ctx)) {
+		sb_error_t err = NULL;
+		int listener;
+		if (sb_journal_filter_load(&listener, &err) < 0)
+			child_fail_err(ctx->sock, &err);
+		if (sb_send_fd(ctx->jsock, listener) < 0)
+			sb_child_fail(ctx->sock, errno, "passing the notification listener");
+		close(listener);
+		close(ctx->jsock);
+	}
 	char buf[4096];
 	const char *prog = resolve_program(plan, buf, sizeof(buf));
 	execve(prog, plan->argv, plan->env);
@@ -170,6 +192,33 @@ static int wait_code(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
+/* Journal mode: C is the supervisor. It waits for the listener from S,
+ * then serves it until R exits. On a supervisor failure it kills the
+ * sandbox and reports the failure to P, so the run fails. */
+static void supervise(struct run_ctx *ctx, pid_t r, int procfd)
+{
+	sb_error_t err = NULL;
+	int pidfd = (int)syscall(SYS_pidfd_open, r, 0);
+	if (pidfd < 0) {
+		sb_error_set(&err, errno, "ownership journal supervisor: pidfd_open");
+	} else {
+		struct pollfd p[2] = { { ctx->jsock, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+		while (poll(p, 2, -1) < 0 && errno == EINTR)
+			;
+		int listener = p[1].revents == 0 && p[0].revents ? sb_recv_fd(ctx->jsock) : -1;
+		if (listener >= 0)
+			sb_journal_serve(ctx->jt, procfd, ctx->jlog, listener, pidfd, &err);
+	}
+	if (err != NULL) {
+		kill(r, SIGKILL);
+		char msg[600];
+		snprintf(msg, sizeof(msg), "E%d:%s", err->errnum, sb_error_message(err));
+		(void)!send(ctx->sock, msg, strlen(msg), MSG_NOSIGNAL);
+	}
+	int code = wait_code(r);
+	_exit(err != NULL ? 127 : code);
+}
+
 static void run_outer(struct run_ctx *ctx)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -190,17 +239,34 @@ static void run_outer(struct run_ctx *ctx)
 		if (c != 'M')
 			_exit(127);
 	}
+	/* The supervisor's view of the caller's PID namespace, before R
+	 * mounts anything (ownership-journal.md pitfall P2). */
+	int procfd = -1, jsv[2] = { -1, -1 };
+	if (journaled(ctx)) {
+		procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (procfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jsv) < 0)
+			sb_child_fail(ctx->sock, errno, "ownership journal setup");
+		ctx->jsock = jsv[1];
+	}
 	fwd_pid = 0;
 	fwd_signal = 0;
 	pid_t r = fork();
 	if (r < 0)
 		sb_child_fail(ctx->sock, errno, "fork");
-	if (r == 0)
+	if (r == 0) {
+		if (jsv[0] >= 0)
+			close(jsv[0]);
 		run_init(ctx);
-	close(ctx->sock);
+	}
 	fwd_pid = r;
 	if (fwd_signal != 0)
 		kill(r, fwd_signal);
+	if (journaled(ctx)) {
+		close(jsv[1]);
+		ctx->jsock = jsv[0];
+		supervise(ctx, r, procfd);
+	}
+	close(ctx->sock);
 	_exit(wait_code(r));
 }
 
@@ -255,8 +321,8 @@ static void fill_result(struct sb_run_result *res, const struct outcome *o, int 
 	res->interrupted = fwd_signal;
 }
 
-static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan,
-		  struct sb_run_result *res, sb_error_t *err)
+static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan, struct sb_jtable *jt,
+		  int jlog, struct sb_run_result *res, sb_error_t *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -265,7 +331,7 @@ static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan,
 	fwd_pid = 0;
 	fwd_signal = 0;
 	install_forwarding(old);
-	struct run_ctx ctx = { sb, plan, sv[1], getpid() };
+	struct run_ctx ctx = { sb, plan, sv[1], getpid(), jt, jlog, -1 };
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
@@ -286,10 +352,35 @@ static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan,
 	int code = wait_code(pid);
 	fwd_pid = 0;
 	restore_signals(old);
-	if (rc == 0 && o.status < 0)
+	if (rc == 0 && o.status < 0 && jt != NULL && code > 128)
+		rc = sb_error_set(err, 0, "the ownership journal supervisor was killed by signal %d",
+				  code - 128);
+	else if (rc == 0 && o.status < 0)
 		rc = sb_error_set(err, 0, "sandbox ended unexpectedly (status %d)", code);
 	fill_result(res, &o, code);
 	return rc;
+}
+
+/* The table the supervisor starts from (the plan's map) and its log. */
+static int journal_begin(const struct sb_plan *plan, struct sb_jtable **jt, int *jlog,
+			 sb_error_t *err)
+{
+	*jlog = memfd_create("sifbuild-journal", MFD_CLOEXEC);
+	if (*jlog < 0)
+		return sb_error_set(err, errno, "ownership journal log");
+	*jt = sb_jtable_new();
+	if (sb_jtable_load(*jt, plan->owners, plan->rootfs, err) < 0)
+		return sb_error_wrap(err, "loading the ownership map");
+	return 0;
+}
+
+/* What the run recorded, into the plan's map. */
+static int journal_end(const struct sb_plan *plan, struct sb_jtable *jt, int jlog,
+		       sb_error_t *err)
+{
+	if (sb_jtable_replay(jt, jlog, err) < 0)
+		return -1;
+	return sb_jtable_materialize(jt, plan->owners, plan->rootfs, err);
 }
 
 int sb_sandbox_run(const struct sb_sandbox *sb, const struct sb_plan *plan_in,
@@ -303,9 +394,18 @@ int sb_sandbox_run(const struct sb_sandbox *sb, const struct sb_plan *plan_in,
 		rc = sb_plan_validate(plan, err);
 	if (rc == 0)
 		rc = sb_mountpoints_prepare(plan, &made, err);
+	struct sb_jtable *jt = NULL;
+	int jlog = -1;
+	if (rc == 0 && sb->mode == SB_MODE_JOURNAL && !plan->keep_uid)
+		rc = journal_begin(plan, &jt, &jlog, err);
 	if (rc == 0)
-		rc = launch(sb, plan, res, err);
+		rc = launch(sb, plan, jt, jlog, res, err);
 	sb_mountpoints_cleanup(plan->rootfs, &made);
+	if (jt != NULL && rc == 0)
+		rc = journal_end(plan, jt, jlog, err);
+	sb_jtable_free(jt);
+	if (jlog >= 0)
+		close(jlog);
 	sb_plan_free(plan);
 	return rc;
 }

@@ -4,10 +4,13 @@
 #define SB_BUILDER_SANDBOX_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "builder/sandbox/sandbox.h"
 #include "common/fs.h"
+#include "common/ownership.h"
 
 enum sb_op_kind {
 	SB_OP_BIND,
@@ -39,6 +42,7 @@ struct sb_plan {
 	bool readonly_root;
 	bool keep_uid; /* sb_plan_set_identity */
 	char *fakeroot_state; /* host directory, or NULL */
+	struct sb_ownership *owners; /* journal mode: borrowed, or NULL */
 };
 
 /* Private directory (a tmpfs) the sandbox adds inside the rootfs for its own
@@ -130,6 +134,91 @@ bool sb_mode_uses_userns(enum sb_mode mode);
 int sb_seccomp_install(sb_error_t *err);
 /* Number of syscalls faked (for tests). */
 int sb_seccomp_fake_count(void);
+
+/* jtable.c: the ownership journal's inode table (ownership-journal.md 2.2,
+ * 7). Keyed by (device, inode); each entry carries the file handle seen when
+ * it was made (inode number plus generation), so an inode number reused by a
+ * new file never matches an old entry. */
+#define SB_JHANDLE_MAX 64
+struct sb_jkey {
+	dev_t dev;
+	ino_t ino;
+	int htype;
+	unsigned hlen; /* 0: the filesystem gives no handles */
+	unsigned char h[SB_JHANDLE_MAX];
+};
+struct sb_jentry {
+	struct sb_jkey k;
+	uint32_t uid, gid; /* SB_OWNER_UNSET: the on-disk owner */
+	uint32_t mode; /* 0, or type|perms as in struct sb_owner_entry */
+	dev_t rdev;
+	char *src; /* path of the map record it was loaded from, or NULL */
+};
+struct sb_jtable;
+struct sb_jtable *sb_jtable_new(void);
+void sb_jtable_free(struct sb_jtable *t);
+size_t sb_jtable_count(const struct sb_jtable *t);
+/* Fills k for the open descriptor fd (O_PATH is fine) whose fstat is st. */
+void sb_jkey_of_fd(int fd, const struct stat *st, struct sb_jkey *k);
+/* True when some entry has this (dev, ino), whatever its handle. */
+bool sb_jtable_has_inode(const struct sb_jtable *t, dev_t dev, ino_t ino);
+/* The entry of k's inode when its handle matches k's, else NULL. */
+struct sb_jentry *sb_jtable_find(struct sb_jtable *t, const struct sb_jkey *k);
+/* Records an owner change (SB_OWNER_UNSET: field unchanged) or a device
+ * placeholder (mode = S_IFCHR/S_IFBLK | perms) for k, and appends the change
+ * to the log logfd (when >= 0). An entry of the same inode with another
+ * handle is replaced. Returns 0 or -1 with errno (log write failed). */
+int sb_jtable_chown(struct sb_jtable *t, const struct sb_jkey *k, uint32_t uid, uint32_t gid,
+		    int logfd);
+int sb_jtable_mknod(struct sb_jtable *t, const struct sb_jkey *k, uint32_t mode, dev_t rdev,
+		    int logfd);
+/* Applies the log written by the supervisor (from offset 0) to t. */
+int sb_jtable_replay(struct sb_jtable *t, int logfd, sb_error_t *err);
+/* Loads the records of map (may be NULL) whose file exists in rootfs. */
+int sb_jtable_load(struct sb_jtable *t, struct sb_ownership *map, const char *rootfs,
+		   sb_error_t *err);
+/* Writes t back into map: every path of rootfs whose inode has a valid entry
+ * gets a record; records of paths whose inode has none are dropped. */
+int sb_jtable_materialize(struct sb_jtable *t, struct sb_ownership *map, const char *rootfs,
+			  sb_error_t *err);
+
+/* jfilter.c */
+enum sb_jop {
+	SB_JOP_NONE,
+	SB_JOP_CHOWN,
+	SB_JOP_LCHOWN,
+	SB_JOP_FCHOWN,
+	SB_JOP_FCHOWNAT,
+	SB_JOP_MKNOD,
+	SB_JOP_MKNODAT,
+	SB_JOP_STAT,
+	SB_JOP_LSTAT,
+	SB_JOP_FSTAT,
+	SB_JOP_FSTATAT,
+	SB_JOP_STATX,
+};
+/* Loads the journal filter into the calling process (ERRNO(0) for the
+ * set*id family as in seccomp mode, NOTIFY for the chown family, device
+ * mknod and the stat family) and returns its listener descriptor. */
+int sb_journal_filter_load(int *listener, sb_error_t *err);
+/* What (arch, nr) of a notification is; *id16 for the 16-bit ID calls. */
+enum sb_jop sb_journal_decode(uint32_t arch, int nr, bool *id16);
+
+/* journal.c: the supervisor. Serves listener until pidfd (the sandbox's
+ * PID 1, or the probe's child) becomes readable. procfd is a /proc of the
+ * caller's PID namespace opened before any mount. Records go to t and logfd.
+ * Returns 0, or -1 with *err on a failure that makes the journal unreliable
+ * (the caller must then kill the sandbox). Changes the caller's root. */
+int sb_journal_serve(struct sb_jtable *t, int procfd, int logfd, int listener, int pidfd,
+		     sb_error_t *err);
+/* Passes one descriptor over a unix socket; returns 0 or -1 (errno). */
+int sb_send_fd(int sock, int fd);
+/* Receives one (close-on-exec); returns it or -1 (errno). */
+int sb_recv_fd(int sock);
+/* The self-test of journal mode, run in a child that holds CAP_SYS_CHROOT
+ * in a root-mapped user namespace: a filtered grandchild chowns and stats a
+ * memfd through the supervisor. */
+int sb_journal_selftest(sb_error_t *err);
 
 /* fakeroot.c */
 int sb_fakeroot_find(const char *given, struct sb_fakeroot_host *fr, sb_error_t *err);

@@ -8,7 +8,7 @@
 static const char *const mode_names[] = {
 	[SB_MODE_AUTO] = "auto",	 [SB_MODE_ROOT] = "root",
 	[SB_MODE_SUBUID] = "subuid",	 [SB_MODE_SECCOMP] = "seccomp",
-	[SB_MODE_FAKEROOT] = "fakeroot", [SB_MODE_ROOTMAP] = "rootmap",
+	[SB_MODE_FAKEROOT] = "fakeroot", [SB_MODE_ROOTMAP] = "rootmap", [SB_MODE_JOURNAL] = "journal",
 };
 
 const char *sb_mode_name(enum sb_mode mode)
@@ -27,8 +27,8 @@ int sb_mode_parse(const char *s, enum sb_mode *mode, sb_error_t *err)
 		}
 	}
 	return sb_error_set_status(err, 2, 0,
-				   "invalid --userns-mode '%s' (auto, subuid, seccomp, fakeroot "
-				   "or rootmap)",
+				   "invalid --userns-mode '%s' (auto, subuid, journal, seccomp, "
+				   "fakeroot or rootmap)",
 				   s ? s : "");
 }
 
@@ -51,6 +51,7 @@ int sb_plan_apply_mode(struct sb_plan *plan, const struct sb_sandbox *sb, sb_err
 {
 	switch (sb->mode) {
 	case SB_MODE_SECCOMP:
+	case SB_MODE_JOURNAL:
 		return apply_seccomp(plan, err);
 	case SB_MODE_FAKEROOT:
 		return sb_fakeroot_apply(plan, &sb->fr, err);

@@ -74,6 +74,7 @@ struct sb_plan *sb_plan_copy(const struct sb_plan *p)
 	c->readonly_root = p->readonly_root;
 	c->keep_uid = p->keep_uid;
 	c->fakeroot_state = dup_or_null(p->fakeroot_state);
+	c->owners = p->owners;
 	c->ops = sb_xcalloc(p->nops ? p->nops : 1, sizeof(struct sb_op));
 	c->capops = p->nops ? p->nops : 1;
 	for (size_t i = 0; i < p->nops; i++) {
@@ -375,4 +376,9 @@ char *sb_plan_describe(const struct sb_plan *p)
 		sb_strbuf_addf(&sb, " %s\n", op->dst);
 	}
 	return sb_strbuf_detach(&sb, NULL);
+}
+
+void sb_plan_set_ownership(struct sb_plan *p, struct sb_ownership *map)
+{
+	p->owners = map;
 }

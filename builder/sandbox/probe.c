@@ -284,6 +284,36 @@ static int try_seccomp(sb_error_t *err)
 	return sb_error_set(err, e, "seccomp trial failed (stage %d)", stage);
 }
 
+/* ---------------------------------------------------------------- journal */
+
+static void journal_probe_child(int fd, void *arg)
+{
+	(void)arg;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	if (unshare(CLONE_NEWUSER) < 0)
+		report(fd, 1, errno);
+	if (write_self_maps(uid, gid) < 0)
+		report(fd, 2, errno);
+	sb_error_t err = NULL;
+	if (sb_journal_selftest(&err) < 0) {
+		/* The message is lost here; the step number says where. */
+		report(fd, 3, err->errnum);
+	}
+	_exit(0);
+}
+
+static int try_journal(sb_error_t *err)
+{
+	int e = 0;
+	int stage = run_probe(journal_probe_child, NULL, &e);
+	if (stage == 0)
+		return 0;
+	if (stage == 3)
+		return sb_error_set(err, e, "seccomp user-notification self-test failed");
+	return sb_error_set(err, e, "journal trial failed (stage %d)", stage);
+}
+
 /* --------------------------------------------------------------- fakeroot */
 
 /* Runs the fakeroot command inside the prepared image: it must be able to
@@ -360,6 +390,11 @@ static void set_info(struct sb_sandbox *sb)
 		sb->info = sb_strdup("using a root-mapped user namespace with seccomp root "
 				     "emulation (ownership changes are accepted and not stored)");
 		break;
+	case SB_MODE_JOURNAL:
+		sb->info = sb_strdup("using a root-mapped user namespace with the ownership "
+				     "journal (owners set by chown are recorded and stored in "
+				     "the image)");
+		break;
 	case SB_MODE_FAKEROOT:
 		sb->info = sb_asprintf("using a root-mapped user namespace; %%post runs under "
 				       "the fakeroot command (%s)",
@@ -385,6 +420,8 @@ static int choose(struct sb_sandbox *sb, const struct sb_mode_request *req,
 		return try_subuid(sb, req, err) < 0 ? sb_error_wrap(err, "subuid mode") : 0;
 	case SB_MODE_SECCOMP:
 		return try_seccomp(err) < 0 ? sb_error_wrap(err, "seccomp mode") : 0;
+	case SB_MODE_JOURNAL:
+		return try_journal(err) < 0 ? sb_error_wrap(err, "journal mode") : 0;
 	case SB_MODE_FAKEROOT:
 		return try_fakeroot(sb, req, base, err) < 0 ? sb_error_wrap(err, "fakeroot mode")
 							    : 0;
@@ -409,6 +446,13 @@ static int choose(struct sb_sandbox *sb, const struct sb_mode_request *req,
 				    "no subuid mapping and --ignore-userns excludes the "
 				    "root-mapped modes");
 	if (!req->ignore_seccomp) {
+		if (try_journal(&why) == 0) {
+			sb->mode = SB_MODE_JOURNAL;
+			return 0;
+		}
+		sb_sandbox_add_note(sb, "ownership journal unavailable: %s",
+				    sb_error_message(why));
+		sb_error_free(&why);
 		if (try_seccomp(&why) == 0) {
 			sb->mode = SB_MODE_SECCOMP;
 			return 0;

@@ -20,7 +20,13 @@
  *                     report success, and APT_CONFIG disabling apt's sandbox;
  *   SB_MODE_FAKEROOT  (c) caller -> 0 only, the program runs under the host's
  *                     fakeroot(1) bound at a private path (/.sifbuild);
- *   SB_MODE_ROOTMAP   (a) caller -> 0 only; chown to other IDs fails.
+ *   SB_MODE_ROOTMAP   (a) caller -> 0 only; chown to other IDs fails;
+ *   SB_MODE_JOURNAL   caller -> 0 only, plus a seccomp user-notification
+ *                     filter served by a supervisor outside the filtered
+ *                     tree: chown/device mknod are recorded in the plan's
+ *                     ownership map (ownership-journal.md), stat answers
+ *                     from it, set*id/setgroups/capset report success and
+ *                     APT_CONFIG disables apt's sandbox, as in seccomp mode.
  *
  * Errors: every function that can fail takes an sb_error_t *err, returns -1
  * (or NULL) and fills *err; nothing here prints or exits in the caller.
@@ -109,6 +115,18 @@ void sb_plan_set_identity(struct sb_plan *plan, bool keep_uid);
  * Keyed by inode: valid only while the tree stays in place. */
 int sb_plan_set_fakeroot_state(struct sb_plan *plan, const char *dir, sb_error_t *err);
 
+struct sb_ownership;
+
+/* Journal mode only: the build's ownership map (borrowed; must outlive the
+ * runs). Before a run its records describing files of the rootfs are loaded
+ * (identity: device, inode and file handle) so stat answers from them; what
+ * the program records (chown, device mknod) is written back when the run
+ * ends, keyed by every path of the tree that reaches a recorded inode (so
+ * renames and hard links keep their owners, and an inode number reused by a
+ * new file does not inherit them). NULL (default): the run's records are
+ * dropped. */
+void sb_plan_set_ownership(struct sb_plan *plan, struct sb_ownership *map);
+
 /* Checks the plan is complete and consistent (argv set, absolute clean
  * destinations, files under a tmpfs). */
 int sb_plan_validate(const struct sb_plan *plan, sb_error_t *err);
@@ -127,9 +145,10 @@ enum sb_mode {
 	SB_MODE_SECCOMP,
 	SB_MODE_FAKEROOT,
 	SB_MODE_ROOTMAP,
+	SB_MODE_JOURNAL,
 };
 
-/* "auto", "root", "subuid", "seccomp", "fakeroot", "rootmap". */
+/* "auto", "root", "subuid", "seccomp", "fakeroot", "rootmap", "journal". */
 const char *sb_mode_name(enum sb_mode mode);
 /* Parses --userns-mode values (the names above except "root"). */
 int sb_mode_parse(const char *s, enum sb_mode *mode, sb_error_t *err);

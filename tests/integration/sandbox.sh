@@ -348,7 +348,7 @@ if [ "$SUBUID" = yes ]; then
 	sbr --subuid-file="$T/small" "$T/bb" /bin/true
 	expect_match err 'subuid mapping unavailable: .*range count lower than 65536; falling back' \
 		"[subuid] 14: small range falls back with one info line"
-	expect_match err 'seccomp root emulation' "[subuid] 14: ... to seccomp mode"
+	expect_match err 'ownership journal' "[subuid] 14: ... to the journal mode"
 	sbr --newuidmap=/nonexistent/newuidmap "$T/bb" /bin/true
 	expect_match err 'subuid mapping unavailable: .*newuidmap' \
 		"[subuid] 14: missing newuidmap falls back"
@@ -462,7 +462,7 @@ if [ "$USERNS" = yes ] && [ "$ME" -ne 0 ]; then
 	sbr --ignore-subuid --ignore-seccomp --ignore-fakeroot-command $HOSTBIND "$T/host" /bin/true
 	expect_match err 'root-mapped user namespace only' "[fakeroot] --ignore-fakeroot-command skips it"
 	sbr --ignore-subuid "$T/bb" /bin/true
-	expect_match err 'seccomp root emulation' "[seccomp] 19: auto without subuid picks seccomp (self-test passed)"
+	expect_match err 'ownership journal' "[journal] auto without subuid picks the journal (self-test passed)"
 fi
 
 # ------------------------------------------------------- mode (d) seccomp

@@ -292,7 +292,7 @@ START_TEST(t_mode_names)
 {
 	enum sb_mode m;
 	sb_error_t err = NULL;
-	const char *names[] = { "auto", "subuid", "seccomp", "fakeroot", "rootmap" };
+	const char *names[] = { "auto", "subuid", "seccomp", "fakeroot", "rootmap", "journal" };
 	for (size_t i = 0; i < 5; i++) {
 		ck_assert_int_eq(sb_mode_parse(names[i], &m, NULL), 0);
 		ck_assert_str_eq(sb_mode_name(m), names[i]);
@@ -301,7 +301,7 @@ START_TEST(t_mode_names)
 	ck_assert_int_eq(sb_mode_parse("root", &m, &err), -1);
 	ck_assert_int_eq(err->status, 2);
 	ck_assert_str_eq(sb_error_message(err), "invalid --userns-mode 'root' (auto, subuid, "
-						"seccomp, fakeroot or rootmap)");
+						"journal, seccomp, fakeroot or rootmap)");
 	sb_error_free(&err);
 	ck_assert(sb_mode_uses_userns(SB_MODE_SECCOMP));
 	ck_assert(!sb_mode_uses_userns(SB_MODE_ROOT));
