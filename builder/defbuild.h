@@ -72,6 +72,8 @@ int scripts_test(struct defbuild *b, struct stage_state *s, sb_error_t *err);
  * (0 or -1 with *err filled by fn). */
 int scripts_as_root(struct defbuild *b, int (*fn)(void *arg, sb_error_t *err), void *arg,
 		    sb_error_t *err);
+/* True when scripts_as_root runs fn in a child (changes to memory are lost). */
+bool scripts_enters(const struct defbuild *b);
 /* Removes path (subuid-owned files included). */
 void scripts_remove_tree(struct defbuild *b, const char *path);
 

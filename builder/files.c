@@ -12,6 +12,7 @@
 #include "builder/files_internal.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/ownership.h"
 #include "common/strbuf.h"
 
 /* The last component of path (trailing slashes ignored), "" for "/". */
@@ -155,6 +156,60 @@ static int host_impl(const struct files_ctx *c, const char *rootfs,
 	return r;
 }
 
+/* Carries the source stage's ownership records of res (and below) to rel. */
+struct carry {
+	const struct files_ctx *c;
+	int srcfd, rootfd;
+	const char *res, *rel;
+	size_t res_len;
+};
+
+static int stat_nofollow(int rootfd, const char *rel, struct stat *st)
+{
+	cleanup_close int fd = sb_open_in_root(rootfd, *rel ? rel : ".", O_PATH | O_NOFOLLOW);
+	return fd < 0 ? -1 : fstat(fd, st);
+}
+
+static int carry_one(void *ctx, const char *path, const struct sb_owner_entry *e)
+{
+	(void)e;
+	struct carry *k = ctx;
+	if (k->res_len && (strncmp(path, k->res, k->res_len) != 0 ||
+			   (path[k->res_len] != '\0' && path[k->res_len] != '/')))
+		return 0;
+	/* rest: "" for res itself, "/x/y" below it; with res the root, path */
+	const char *rest = path + k->res_len;
+	struct stat sst, dst;
+	if (stat_nofollow(k->srcfd, path, &sst) < 0)
+		return 0;
+	const struct sb_owner_entry *valid = sb_ownership_lookup(k->c->src_owners, path, &sst);
+	if (valid == NULL)
+		return 0;
+	cleanup_free char *to = NULL;
+	if (k->res_len == 0 && *k->rel && *rest)
+		to = sb_asprintf("%s/%s", k->rel, rest);
+	else if (*k->rel)
+		to = sb_asprintf("%s%s", k->rel, rest);
+	else
+		to = sb_strdup(*rest == '/' ? rest + 1 : rest);
+	if (stat_nofollow(k->rootfd, to, &dst) < 0)
+		return 0;
+	struct sb_owner_entry copy = *valid;
+	copy.dev = dst.st_dev;
+	copy.ino = dst.st_ino;
+	sb_ownership_set(k->c->dst_owners, to, &copy);
+	return 0;
+}
+
+static void carry_records(const struct files_ctx *c, int srcfd, int rootfd, const char *res,
+			  const char *rel)
+{
+	if (c->src_owners == NULL || c->dst_owners == NULL)
+		return;
+	struct carry k = { c, srcfd, rootfd, res, rel, strlen(res) };
+	sb_ownership_foreach(c->src_owners, carry_one, &k);
+}
+
 /* Tar-like copy of the stage path m (clean, "/..." inside srcfd's root). */
 static int copy_stage_one(const struct files_ctx *c, int srcfd, int rootfd, const char *m,
 			  const char *dst, sb_error_t *err)
@@ -177,6 +232,8 @@ static int copy_stage_one(const struct files_ctx *c, int srcfd, int rootfd, cons
 	cleanup_free char *spath = sb_asprintf("%s (stage)", m);
 	int r = files_copy_tree(&cp, sdirfd, sname, spath, rel, err);
 	files_copier_release(&cp);
+	if (r == 0)
+		carry_records(c, srcfd, rootfd, res, rel);
 	return r;
 }
 

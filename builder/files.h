@@ -13,11 +13,19 @@
 #include "common/error.h"
 #include "defparse/defparse.h"
 
+struct sb_ownership;
+
 struct files_ctx {
 	const char *deffile; /* definition path, for "FILE:LINE: ..." errors */
 	const char *cwd;     /* base for relative host sources (the build's working directory) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* files_copy_from_stage: the ownership maps (common/ownership.h) of the
+	 * source stage and of the destination (both borrowed, may be NULL).
+	 * When both are set, every valid record of a copied path is carried to
+	 * its new path, with the new file's identity. */
+	struct sb_ownership *src_owners;
+	struct sb_ownership *dst_owners;
 };
 
 /* %files from the host: expands t->src like Apptainer's shell-word

@@ -236,10 +236,15 @@ static int enter_fn(void *p)
 	return err && err->status ? err->status : 1;
 }
 
+bool scripts_enters(const struct defbuild *b)
+{
+	return b->sb != NULL && sb_sandbox_mode(b->sb) != SB_MODE_ROOT;
+}
+
 int scripts_as_root(struct defbuild *b, int (*fn)(void *arg, sb_error_t *err), void *arg,
 		    sb_error_t *err)
 {
-	if (b->sb == NULL || sb_sandbox_mode(b->sb) == SB_MODE_ROOT)
+	if (!scripts_enters(b))
 		return fn(arg, err);
 	cleanup_close int fd = memfd_create("sifbuild-msg", MFD_CLOEXEC);
 	if (fd < 0)

@@ -24,6 +24,7 @@
 #include "builder/files.h"
 #include "builder/internal.h"
 #include "common/cleanup.h"
+#include "common/ownership.h"
 #include "common/strbuf.h"
 #include "defparse/defparse.h"
 
@@ -273,6 +274,7 @@ struct copy_files_args {
 	struct defbuild *b;
 	struct stage_state *s;
 	bool from_stages;
+	const char *carry_file; /* set when the copy runs in a namespace child */
 };
 
 static int copy_files_fn(void *arg, sb_error_t *err)
@@ -291,6 +293,8 @@ static int copy_files_fn(void *arg, sb_error_t *err)
 			return sb_error_set_status(err, 2, 0, "%s:%d: %%files from %s: stage %s was "
 						   "not found", c->b->def->path, f->line, from,
 						   from);
+		fc.src_owners = src ? src->owners : NULL;
+		fc.dst_owners = c->s->owners;
 		for (size_t j = 0; j < f->n; j++) {
 			int r = src ? files_copy_from_stage(&fc, src->rootfs, c->s->rootfs, &f->v[j],
 							    err)
@@ -299,6 +303,10 @@ static int copy_files_fn(void *arg, sb_error_t *err)
 				return -1;
 		}
 	}
+	/* In a namespace child the records carried to this stage's map go back
+	 * to the builder through a file. */
+	if (c->carry_file && c->s->owners)
+		return sb_ownership_save(c->s->owners, c->carry_file, err);
 	return 0;
 }
 
@@ -314,8 +322,17 @@ static int copy_files(struct defbuild *b, struct stage_state *s, bool from_stage
 		return 0;
 	defbuild_log(b, from_stages ? "Copying files from earlier stages" :
 		     "Copying files from the host");
-	struct copy_files_args c = { b, s, from_stages };
-	return scripts_as_root(b, copy_files_fn, &c, err);
+	cleanup_free char *carry = NULL;
+	if (from_stages && s->owners && scripts_enters(b))
+		carry = sb_asprintf("%s/owners.carry", s->dir);
+	struct copy_files_args c = { b, s, from_stages, carry };
+	if (scripts_as_root(b, copy_files_fn, &c, err) < 0)
+		return -1;
+	if (carry == NULL)
+		return 0;
+	int r = sb_ownership_load(s->owners, carry, err);
+	unlink(carry);
+	return r;
 }
 
 static bool section_cb(void *ctx, const char *name)

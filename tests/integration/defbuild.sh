@@ -177,6 +177,16 @@ if sh "$S/tests/fixtures/make-oci-images.sh" "$OCI" >/dev/null 2>&1 && [ -f "$OC
 	L=$(listing "$T/oci.sif")
 	has_entry "$L" "-rwxr-xr-x" "/.singularity.d/env/10-docker2singularity.sh" "OCI ENV file written"
 	has_entry "$L" "-rw-r--r--" "/etc/converted" "%post ran on the OCI base"
+	# %files from a stage whose owners live in the ownership map (a plain
+	# user's OCI unpack): the owners travel with the copy.
+	printf 'Bootstrap: oci-archive\nFrom: %s\nStage: one\n\nBootstrap: localimage\nFrom: %s\n\n%%files from one\n    /home/user /home/user\n    /data/setuid /opt/setuid\n' \
+		"$OCI/base.oci.tar" "$T/base.sif" >"$T/owners.def"
+	run "$SIFBUILD" build -q "$T/owners.sif" "$T/owners.def"
+	expect_rc 0 "%files from an OCI stage builds"
+	L=$(listing "$T/owners.sif")
+	has_entry "$L" "drwxr-x--- 1000/1000" "/home/user" "%files from keeps a copied directory's owner (1000) and mode"
+	has_entry "$L" "-rw-r----- 1000/1000" "/home/user/.profile" "%files from keeps a copied file's owner"
+	has_entry "$L" "-rwsr-xr-x 0/0" "/opt/setuid" "%files from keeps the setuid bit"
 else
 	echo "# SKIP: from-oci.def (OCI fixtures need skopeo)"
 fi
