@@ -25,7 +25,7 @@ static void on_warn(void *ctx, const char *msg)
 	snprintf(warned + strlen(warned), sizeof(warned) - strlen(warned), "%s\n", msg);
 }
 
-static struct files_ctx ctx = { "test.def", host, on_warn, NULL };
+static struct files_ctx ctx = { .deffile = "test.def", .cwd = host, .warn = on_warn };
 
 static char *P(const char *base, const char *rel)
 {
