@@ -21,4 +21,16 @@
 int sb_sandbox_run_host(const struct sb_sandbox *sb, const char *rootfs, char *const argv[],
 			char *const envp[], int *status, sb_error_t *err);
 
+struct sb_ownership;
+
+/* sb_sandbox_run_host, and in journal mode with owners and rootfs given,
+ * the program's chown family, device mknod and stat family are journaled
+ * as for %post (ownership-journal.md 8): the namespace holder supervises
+ * them, and what the run recorded for files of rootfs lands in owners
+ * (records of files outside rootfs are dropped). Without owners, journal
+ * mode runs the program under the seccomp fakes. */
+int sb_sandbox_run_host_owned(const struct sb_sandbox *sb, const char *rootfs,
+			      struct sb_ownership *owners, char *const argv[], char *const envp[],
+			      int *status, sb_error_t *err);
+
 #endif

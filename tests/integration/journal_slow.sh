@@ -7,7 +7,9 @@
 # --userns-mode=journal, the two `unsquashfs -lln` listings must be equal
 # except for timestamps. Needs root (for the reference build) and
 # SIFBUILD_SLOW_TESTS=1; the rootfs is the cached tarball of
-# debian_rootfs.sh, packed once into a base SIF as root.
+# debian_rootfs.sh, packed once into a base SIF as root. Then the same
+# comparison for `Bootstrap: debootstrap` (minbase bookworm from the apt
+# sources' mirror), whose host tool is journaled like %post.
 . "${SB_SRCDIR:-.}/tests/integration/lib.sh"
 [ "${SIFBUILD_SLOW_TESTS:-0}" = 1 ] || { echo "# SKIP: set SIFBUILD_SLOW_TESTS=1"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "# SKIP: the reference build needs root"; exit 77; }
@@ -127,6 +129,57 @@ expect_L "^-rw-r--r-- 1000/1000 .* /usr/share/jtest/data\$" "[journal] .deb file
 expect_L "^crw-rw---- 0/6 .* /var/lib/jtest-null\$" "[journal] mknod + chgrp disk gives a device"
 X=$(extract_file "$T/journal.sif" var/lib/x.stat)
 same "$X" "daemon:daemon" "[journal] stat in %post reports the journaled owner"
+# Bootstrap: debootstrap (minbase bookworm): the host tool's chown and
+# mknod are journaled into the stage's map, as for %post.
+MIRROR=${SIFBUILD_DEBIAN_MIRROR:-$(debian_mirror)}
+if ! command -v debootstrap >/dev/null || [ -z "$MIRROR" ]; then
+	echo "# SKIP: debootstrap part (no debootstrap or no Debian mirror in the apt sources)"
+else
+	printf 'Bootstrap: debootstrap\nMirrorURL: %s\nOSVersion: bookworm\n' "$MIRROR" \
+		>"$T/ds.def"
+	chown sbtest "$T/ds.def"
+	t0=$(now_ms)
+	run timeout -k 5 1200 "$SIFBUILD" build -q "$T/ds-root.sif" "$T/ds.def"
+	expect_rc 0 "[root] Bootstrap: debootstrap builds"
+	t1=$(now_ms)
+	run timeout -k 5 1200 $AS_RUN "$SIFBUILD" build -q --userns-mode=journal \
+		"$T/ds-journal.sif" "$T/ds.def"
+	expect_rc 0 "[journal] Bootstrap: debootstrap builds as a plain user"
+	[ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | tail -5
+	t2=$(now_ms)
+	# Control: seccomp mode fakes debootstrap's chowns without records.
+	run timeout -k 5 1200 $AS_RUN "$SIFBUILD" build -q --userns-mode=seccomp \
+		"$T/ds-seccomp.sif" "$T/ds.def"
+	expect_rc 0 "[seccomp] Bootstrap: debootstrap builds as a plain user"
+	t3=$(now_ms)
+	echo "# debootstrap build times: root $((t1 - t0)) ms, journal $((t2 - t1)) ms," \
+		"seccomp $((t3 - t2)) ms"
+	# (debootstrap's log holds the build's paths: its size differs too)
+	ds_strip() {
+		strip "$1" | sed -E 's|^(.*) [0-9]+ /var/log/bootstrap.log$|\1 /var/log/bootstrap.log|'
+	}
+	ds_strip "$T/ds-root.sif" >"$T/ds-root.lst"
+	ds_strip "$T/ds-journal.sif" >"$T/ds-journal.lst"
+	n=$(wc -l <"$T/ds-root.lst")
+	if [ "$n" -gt 1000 ] && diff "$T/ds-root.lst" "$T/ds-journal.lst" >"$T/ds.diff"; then
+		pass "[debootstrap] journal build equals the root build ($n entries)"
+	else
+		fail "[debootstrap] journal build equals the root build ($n entries," \
+			"$(grep -c '^[<>]' "$T/ds.diff" 2>/dev/null) lines differ)"
+		head -40 "$T/ds.diff"
+	fi
+	ds_strip "$T/ds-seccomp.sif" >"$T/ds-seccomp.lst"
+	if diff -q "$T/ds-root.lst" "$T/ds-seccomp.lst" >/dev/null; then
+		fail "[debootstrap] control: the seccomp build differs from the root build"
+	else
+		pass "[debootstrap] control: the seccomp build differs from the root build" \
+			"($(diff "$T/ds-root.lst" "$T/ds-seccomp.lst" | grep -c '^<') entries)"
+	fi
+	L=$(listing "$T/ds-journal.sif")
+	expect_L "^-rw-r----- 0/42 .* /etc/shadow\$" "[debootstrap journal] /etc/shadow is root:shadow"
+	expect_L "^drwxrwsr-x 0/8 .* /var/mail\$" "[debootstrap journal] /var/mail is root:mail"
+	expect_L "^-rwxr-sr-x 0/42 .* /usr/bin/chage\$" "[debootstrap journal] chage is setgid shadow"
+fi
 [ -z "$(ls -A "$SIFBUILD_TMPDIR")" ] && pass "no build directories left" ||
 	fail "no build directories left ($(ls -A "$SIFBUILD_TMPDIR"))"
 finish
