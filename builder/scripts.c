@@ -142,8 +142,11 @@ static int script_plan(struct defbuild *b, struct stage_state *s, int argc, char
 		r = sb_plan_set_cwd(p, "/", err);
 	if (r == 0 && sb_sandbox_mode(b->sb) == SB_MODE_FAKEROOT)
 		r = sb_plan_set_fakeroot_state(p, s->dir, err);
-	if (sb_sandbox_mode(b->sb) == SB_MODE_JOURNAL)
+	if (sb_sandbox_mode(b->sb) == SB_MODE_JOURNAL) {
+		cleanup_free char *log = sb_asprintf("%s/ownership-journal.log", s->dir);
 		sb_plan_set_ownership(p, s->owners);
+		sb_plan_set_journal_log(p, log);
+	}
 	if (r < 0) {
 		sb_plan_free(p);
 		return -1;

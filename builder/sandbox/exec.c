@@ -363,10 +363,17 @@ static int launch(const struct sb_sandbox *sb, const struct sb_plan *plan, struc
 
 /* The table the supervisor starts from (the plan's map) and its log. */
 static int journal_begin(const struct sb_plan *plan, struct sb_jtable **jt, int *jlog,
-			 sb_error_t *err)
+			 off_t *from, sb_error_t *err)
 {
-	*jlog = memfd_create("sifbuild-journal", MFD_CLOEXEC);
+	if (plan->journal_log)
+		*jlog = open(plan->journal_log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	else
+		*jlog = memfd_create("sifbuild-journal", MFD_CLOEXEC);
 	if (*jlog < 0)
+		return sb_error_set(err, errno, "ownership journal log %s",
+				    plan->journal_log ? plan->journal_log : "");
+	*from = lseek(*jlog, 0, SEEK_END);
+	if (*from < 0)
 		return sb_error_set(err, errno, "ownership journal log");
 	*jt = sb_jtable_new();
 	if (sb_jtable_load(*jt, plan->owners, plan->rootfs, err) < 0)
@@ -375,10 +382,10 @@ static int journal_begin(const struct sb_plan *plan, struct sb_jtable **jt, int 
 }
 
 /* What the run recorded, into the plan's map. */
-static int journal_end(const struct sb_plan *plan, struct sb_jtable *jt, int jlog,
+static int journal_end(const struct sb_plan *plan, struct sb_jtable *jt, int jlog, off_t from,
 		       sb_error_t *err)
 {
-	if (sb_jtable_replay(jt, jlog, err) < 0)
+	if (sb_jtable_replay(jt, jlog, from, err) < 0)
 		return -1;
 	return sb_jtable_materialize(jt, plan->owners, plan->rootfs, err);
 }
@@ -396,13 +403,14 @@ int sb_sandbox_run(const struct sb_sandbox *sb, const struct sb_plan *plan_in,
 		rc = sb_mountpoints_prepare(plan, &made, err);
 	struct sb_jtable *jt = NULL;
 	int jlog = -1;
+	off_t jfrom = 0;
 	if (rc == 0 && sb->mode == SB_MODE_JOURNAL && !plan->keep_uid)
-		rc = journal_begin(plan, &jt, &jlog, err);
+		rc = journal_begin(plan, &jt, &jlog, &jfrom, err);
 	if (rc == 0)
 		rc = launch(sb, plan, jt, jlog, res, err);
 	sb_mountpoints_cleanup(plan->rootfs, &made);
 	if (jt != NULL && rc == 0)
-		rc = journal_end(plan, jt, jlog, err);
+		rc = journal_end(plan, jt, jlog, jfrom, err);
 	sb_jtable_free(jt);
 	if (jlog >= 0)
 		close(jlog);

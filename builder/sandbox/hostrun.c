@@ -295,7 +295,7 @@ int sb_sandbox_run_host_owned(const struct sb_sandbox *sb, const char *rootfs,
 			*status = st;
 	}
 	/* What the run recorded for files of rootfs, into the map. */
-	if (h.jt != NULL && rc == 0 && (sb_jtable_replay(h.jt, h.jlog, err) < 0 ||
+	if (h.jt != NULL && rc == 0 && (sb_jtable_replay(h.jt, h.jlog, 0, err) < 0 ||
 					sb_jtable_materialize(h.jt, owners, rootfs, err) < 0))
 		rc = -1;
 	sb_jtable_free(h.jt);

@@ -43,6 +43,7 @@ struct sb_plan {
 	bool keep_uid; /* sb_plan_set_identity */
 	char *fakeroot_state; /* host directory, or NULL */
 	struct sb_ownership *owners; /* journal mode: borrowed, or NULL */
+	char *journal_log; /* journal mode: on-disk log file, or NULL (memfd) */
 };
 
 /* Private directory (a tmpfs) the sandbox adds inside the rootfs for its own
@@ -172,8 +173,9 @@ int sb_jtable_chown(struct sb_jtable *t, const struct sb_jkey *k, uint32_t uid, 
 		    int logfd);
 int sb_jtable_mknod(struct sb_jtable *t, const struct sb_jkey *k, uint32_t mode, dev_t rdev,
 		    int logfd);
-/* Applies the log written by the supervisor (from offset 0) to t. */
-int sb_jtable_replay(struct sb_jtable *t, int logfd, sb_error_t *err);
+/* Applies the log written by the supervisor, from offset from (where this
+ * run's lines start) to its end, to t. */
+int sb_jtable_replay(struct sb_jtable *t, int logfd, off_t from, sb_error_t *err);
 /* Loads the records of map (may be NULL) whose file exists in rootfs. */
 int sb_jtable_load(struct sb_jtable *t, struct sb_ownership *map, const char *rootfs,
 		   sb_error_t *err);

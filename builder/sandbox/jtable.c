@@ -197,13 +197,14 @@ static bool parse_key(char **s, struct sb_jkey *k)
 	return *end == ' ';
 }
 
-int sb_jtable_replay(struct sb_jtable *t, int logfd, sb_error_t *err)
+int sb_jtable_replay(struct sb_jtable *t, int logfd, off_t from, sb_error_t *err)
 {
-	off_t size = lseek(logfd, 0, SEEK_END);
-	if (size < 0)
+	off_t end = lseek(logfd, 0, SEEK_END);
+	if (end < 0)
 		return sb_error_set(err, errno, "ownership journal log");
+	off_t size = end > from ? end - from : 0;
 	char *text = sb_xmalloc((size_t)size + 1);
-	ssize_t n = pread(logfd, text, (size_t)size, 0);
+	ssize_t n = pread(logfd, text, (size_t)size, from);
 	if (n != size) {
 		free(text);
 		return sb_error_set(err, n < 0 ? errno : EIO, "reading the ownership journal log");

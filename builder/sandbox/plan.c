@@ -42,6 +42,7 @@ void sb_plan_free(struct sb_plan *p)
 	free(p->cwd);
 	free(p->rootfs);
 	free(p->fakeroot_state);
+	free(p->journal_log);
 	free(p);
 }
 
@@ -75,6 +76,7 @@ struct sb_plan *sb_plan_copy(const struct sb_plan *p)
 	c->keep_uid = p->keep_uid;
 	c->fakeroot_state = dup_or_null(p->fakeroot_state);
 	c->owners = p->owners;
+	c->journal_log = dup_or_null(p->journal_log);
 	c->ops = sb_xcalloc(p->nops ? p->nops : 1, sizeof(struct sb_op));
 	c->capops = p->nops ? p->nops : 1;
 	for (size_t i = 0; i < p->nops; i++) {
@@ -381,4 +383,10 @@ char *sb_plan_describe(const struct sb_plan *p)
 void sb_plan_set_ownership(struct sb_plan *p, struct sb_ownership *map)
 {
 	p->owners = map;
+}
+
+void sb_plan_set_journal_log(struct sb_plan *p, const char *path)
+{
+	free(p->journal_log);
+	p->journal_log = path ? sb_strdup(path) : NULL;
 }

@@ -127,6 +127,13 @@ struct sb_ownership;
  * dropped. */
 void sb_plan_set_ownership(struct sb_plan *plan, struct sb_ownership *map);
 
+/* Journal mode: the run appends its records ("C"/"N" lines: inode key and
+ * owner or device) to the file path (borrowed, copied; created 0600) instead
+ * of an anonymous memory file, so the build directory keeps the journal of
+ * every run after a crash (see --no-cleanup); only the lines this run
+ * appended are applied to the map. NULL (default): memory file. */
+void sb_plan_set_journal_log(struct sb_plan *plan, const char *path);
+
 /* Checks the plan is complete and consistent (argv set, absolute clean
  * destinations, files under a tmpfs). */
 int sb_plan_validate(const struct sb_plan *plan, sb_error_t *err);

@@ -73,6 +73,19 @@ MirrorURL: file:///bin/busybox
 	chown 9:9 /fifo
 EOF
 
+# The journal is an append-only file in the build directory: kept with
+# --no-cleanup (and after a crash), one "C <inode key> UID GID" line per chown.
+run $AS_RUN "$SIFBUILD" build -q --no-cleanup --userns-mode=journal "$T/kept.sif" "$T/cases.def"
+expect_rc 0 "a journal build with --no-cleanup"
+jlog=$(ls "$SIFBUILD_TMPDIR"/sifbuild-build-*/stage-1/ownership-journal.log 2>/dev/null | head -1)
+if [ -n "$jlog" ] && grep -q '^C .* 1000 1000$' "$jlog" && grep -q '^N ' "$jlog"; then
+	pass "the build directory keeps the on-disk journal (chown and mknod lines)"
+else
+	fail "the build directory keeps the on-disk journal (${jlog:-no log})"
+fi
+rm -rf "$SIFBUILD_TMPDIR"/sifbuild-build-* 2>/dev/null
+[ -z "$AS" ] || $AS_RUN rm -rf "$SIFBUILD_TMPDIR"/sifbuild-build-* 2>/dev/null
+
 run $AS_RUN "$SIFBUILD" build --userns-mode=journal "$T/cases.sif" "$T/cases.def"
 expect_rc 0 "busybox cases build in journal mode"
 expect_match err "ownership journal" "the mode line names the ownership journal"

@@ -75,7 +75,7 @@ START_TEST(t_records_and_replay)
 	ck_assert_uint_eq(e->gid, 100);
 	ck_assert_int_eq(sb_jtable_mknod(t, &k, S_IFCHR | 0600, makedev(1, 3), log), 0);
 	/* The log gives the caller the same table. */
-	ck_assert_int_eq(sb_jtable_replay(r, log, NULL), 0);
+	ck_assert_int_eq(sb_jtable_replay(r, log, 0, NULL), 0);
 	e = sb_jtable_find(r, &k);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->uid, 1000);
@@ -98,7 +98,7 @@ START_TEST(t_records_and_replay)
 	/* A torn last line is ignored. */
 	ck_assert_int_eq(write(log, "C 1 2 0 - 3", 11), 11);
 	struct sb_jtable *r2 = sb_jtable_new();
-	ck_assert_int_eq(sb_jtable_replay(r2, log, NULL), 0);
+	ck_assert_int_eq(sb_jtable_replay(r2, log, 0, NULL), 0);
 	ck_assert_uint_eq(sb_jtable_count(r2), 1);
 	sb_jtable_free(t);
 	sb_jtable_free(r);
