@@ -6,7 +6,8 @@
 SB_PACKAGES="build-essential autoconf automake libtool pkg-config make \
 libarchive-dev libcurl4-openssl-dev libjansson-dev libsquashfs-dev libseccomp-dev \
 libssl-dev check siftool squashfs-tools fakeroot uidmap busybox-static \
-umoci skopeo zstd docker-registry jq curl apache2-utils openssl libcap2-bin debootstrap rpm squashfuse fuse3"
+umoci skopeo zstd docker-registry jq curl apache2-utils openssl libcap2-bin debootstrap rpm squashfuse fuse3 \
+dnf createrepo-c zypper gpg"
 
 sb_missing_packages() {
 	missing=""
