@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -259,4 +260,19 @@ int pkg_run_sh(const struct bootstrap_request *r, const char *agent, const char 
 	if (rc == 0 && st != 0)
 		rc = sb_error_set(err, 0, "%s failed (exit status %d)", what, st);
 	return rc;
+}
+
+/* url with each %{OSVERSION} (any case) replaced by osv (new string). */
+char *pkg_expand_osv(const char *url, const char *osv)
+{
+	struct sb_strbuf sb = SB_STRBUF_INIT;
+	while (*url != '\0') {
+		if (strncasecmp(url, "%{OSVERSION}", 12) == 0) {
+			sb_strbuf_adds(&sb, osv ? osv : "");
+			url += 12;
+		} else {
+			sb_strbuf_addc(&sb, *url++);
+		}
+	}
+	return sb_strbuf_detach(&sb, NULL);
 }

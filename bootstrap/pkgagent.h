@@ -31,6 +31,10 @@ void pkg_warn_unused_keys(const struct bootstrap_request *r, const char *agent,
  * NULL. */
 char *pkg_find_tool(const char *name);
 
+/* url with each %{OSVERSION} (any case) replaced by osv (NULL: ""); a new
+ * string (yum/dnf and zypper MirrorURL/UpdateURL/OtherURL). */
+char *pkg_expand_osv(const char *url, const char *osv);
+
 /* Fails with "NAME not found in PATH: install the Debian package PKG" when
  * none of the NULL-ended names is found; else returns the first found. */
 char *pkg_require_tool(const char *const *names, const char *debian_pkg, sb_error_t *err);

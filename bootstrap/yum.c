@@ -33,21 +33,6 @@
 #define CONF "/etc/bootstrap-yum.conf"
 #define CACHE "/var/cache/yum-bootstrap"
 
-/* url with each %{OSVERSION} (any case) replaced by osv (new string). */
-static char *expand_osv(const char *url, const char *osv)
-{
-	struct sb_strbuf sb = SB_STRBUF_INIT;
-	while (*url != '\0') {
-		if (strncasecmp(url, "%{OSVERSION}", 12) == 0) {
-			sb_strbuf_adds(&sb, osv ? osv : "");
-			url += 12;
-		} else {
-			sb_strbuf_addc(&sb, *url++);
-		}
-	}
-	return sb_strbuf_detach(&sb, NULL);
-}
-
 static bool has_osv(const char *url)
 {
 	for (; url != NULL && *url; url++)
@@ -109,7 +94,7 @@ static int validate(const struct bootstrap_request *r, sb_error_t *err)
 static char *make_conf(const struct bootstrap_request *r, bool gpgcheck)
 {
 	const char *osv = bootstrap_header_get(r, "osversion");
-	cleanup_free char *mirror = expand_osv(bootstrap_header_get(r, "mirrorurl"), osv);
+	cleanup_free char *mirror = pkg_expand_osv(bootstrap_header_get(r, "mirrorurl"), osv);
 	const char *u = bootstrap_header_get(r, "updateurl");
 	struct sb_strbuf sb = SB_STRBUF_INIT;
 	sb_strbuf_addf(&sb,
@@ -120,7 +105,7 @@ static char *make_conf(const struct bootstrap_request *r, bool gpgcheck)
 		       "gpgcheck=%d\n",
 		       gpgcheck, mirror, gpgcheck);
 	if (u != NULL) {
-		cleanup_free char *update = expand_osv(u, osv);
+		cleanup_free char *update = pkg_expand_osv(u, osv);
 		sb_strbuf_addf(&sb,
 			       "\n[updates]\nname=Linux $releasever - $basearch updates\n"
 			       "baseurl=%s\nenabled=1\ngpgcheck=%d\n",

@@ -99,21 +99,6 @@ static int validate(const struct bootstrap_request *r, sb_error_t *err)
 	return p ? 0 : -1;
 }
 
-/* %{OSVERSION} (any case) in url replaced by osv. */
-static char *expand_osv(const char *url, const char *osv)
-{
-	struct sb_strbuf sb = SB_STRBUF_INIT;
-	while (*url != '\0') {
-		if (strncasecmp(url, "%{OSVERSION}", 12) == 0) {
-			sb_strbuf_adds(&sb, osv ? osv : "");
-			url += 12;
-		} else {
-			sb_strbuf_addc(&sb, *url++);
-		}
-	}
-	return sb_strbuf_detach(&sb, NULL);
-}
-
 /* One shell script: add the repositories ($3...: URL NAME pairs after the
  * marker "--"), bind devices, install ($@ after the marker). */
 static const char script[] =
@@ -143,7 +128,7 @@ static void add_repos(const struct bootstrap_request *r, struct pkg_list *a)
 		const char *u = bootstrap_header_get(r, keys[i][0]);
 		if (u == NULL)
 			continue;
-		cleanup_free char *url = expand_osv(u, osv);
+		cleanup_free char *url = pkg_expand_osv(u, osv);
 		pkg_list_add(a, url);
 		pkg_list_add(a, keys[i][1]);
 	}
@@ -154,7 +139,7 @@ static void add_repos(const struct bootstrap_request *r, struct pkg_list *a)
 		if (u == NULL)
 			continue;
 		snprintf(name, sizeof(name), "repo-other%d", i);
-		cleanup_free char *url = expand_osv(u, osv);
+		cleanup_free char *url = pkg_expand_osv(u, osv);
 		pkg_list_add(a, url);
 		pkg_list_add(a, name);
 	}

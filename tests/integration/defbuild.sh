@@ -341,6 +341,7 @@ expect_rc 0 "--force rebuilds the sandbox from scratch"
 run "$SIFBUILD" build -q --update "$T/x.sif" "$T/upd.def"
 expect_match err "only sandbox update is supported" "--update needs --sandbox"
 tmp_empty "no temp dirs left at the end"
-ls "$T" | grep -q '^\.sifbuild\|\.tmp' && fail "no temp files beside the targets" ||
+# sb_temp_beside names are hidden: ".TARGET.sifbuild-XXXXXX"
+ls -A "$T" | grep -q '\.sifbuild-' && fail "no temp files beside the targets" ||
 	pass "no temp files beside the targets"
 finish
